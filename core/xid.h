@@ -1,0 +1,45 @@
+#pragma once
+
+#include "reswatchcore_export.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QtGlobal>
+
+#include <optional>
+
+namespace ResWatch {
+
+/**
+ * A globally unique id as Resgate issues for connections (github.com/rs/xid):
+ * 12 bytes (4 bytes Unix seconds, 3 bytes machine id, 2 bytes pid, 3 bytes
+ * counter) written as 20 characters of lowercase base32hex.
+ */
+struct RESWATCH_CORE_EXPORT Xid
+{
+    quint32 seconds = 0;
+    quint32 machine = 0; ///< 24 bits
+    quint16 pid = 0;
+    quint32 counter = 0; ///< 24 bits
+
+    qint64 timeMs() const { return qint64(seconds) * 1000; }
+    QByteArray toString() const;
+
+    /// Decodes a 20-character xid; nullopt when @p text is not one.
+    static std::optional<Xid> parse(QByteArrayView text);
+};
+
+/// Issues xids for one process, like rs/xid: machine id from the host, the pid, and a counter.
+class RESWATCH_CORE_EXPORT XidGenerator
+{
+public:
+    XidGenerator();
+    QByteArray next();
+
+private:
+    quint32 m_machine;
+    quint16 m_pid;
+    quint32 m_counter;
+};
+
+} // namespace ResWatch

@@ -1,0 +1,138 @@
+#include "natsserver.h"
+
+#include <QDeadlineTimer>
+#include <QDir>
+#include <QFile>
+#include <QStandardPaths>
+#include <QTcpSocket>
+#include <QThread>
+
+#include <csignal>
+
+NatsServer::NatsServer() : NatsServer(Options{}) {}
+
+NatsServer::NatsServer(const Options &options) : m_options(options)
+{
+    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    m_process.setStandardOutputFile(QProcess::nullDevice());
+}
+
+NatsServer::~NatsServer()
+{
+    stop();
+}
+
+bool NatsServer::start()
+{
+    return launch(-1);
+}
+
+bool NatsServer::restart()
+{
+    stop();
+    return launch(m_port);
+}
+
+bool NatsServer::launch(int fixedPort)
+{
+    const QString executable = QStandardPaths::findExecutable(QStringLiteral("nats-server"));
+    if (executable.isEmpty()) {
+        m_error = QStringLiteral("nats-server is not installed (apt-get install nats-server)");
+        return false;
+    }
+    if (!m_dir.isValid()) {
+        m_error = QStringLiteral("cannot create a temporary directory");
+        return false;
+    }
+    QByteArray config = "listen: 127.0.0.1:" + QByteArray::number(fixedPort) + "\n";
+    if (m_options.monitoring)
+        config += "http: 127.0.0.1:" + QByteArray::number(m_monitorPort > 0 ? m_monitorPort : -1) + "\n";
+    if (m_options.maxPayload > 0)
+        config += "max_payload: " + QByteArray::number(m_options.maxPayload) + "\n";
+    config += m_options.extraConfig;
+    const QString configPath = m_dir.filePath(QStringLiteral("nats.conf"));
+    QFile configFile(configPath);
+    if (!configFile.open(QIODevice::WriteOnly) || configFile.write(config) != config.size()) {
+        m_error = QStringLiteral("cannot write %1").arg(configPath);
+        return false;
+    }
+    configFile.close();
+
+    // The ports file is named after the server's pid; remove old ones first.
+    QDir dir(m_dir.path());
+    for (const QString &old : dir.entryList({QStringLiteral("*.ports")}))
+        dir.remove(old);
+
+    QStringList arguments{QStringLiteral("-c"), configPath, QStringLiteral("--ports_file_dir"), m_dir.path()};
+    arguments += m_options.extraArguments;
+    m_process.start(executable, arguments);
+    if (!m_process.waitForStarted(5000)) {
+        m_error = QStringLiteral("cannot start nats-server: %1").arg(m_process.errorString());
+        return false;
+    }
+
+    // nats-server writes <name>_<pid>.ports, JSON with "nats" and "monitoring" URL lists.
+    const QDeadlineTimer deadline(10000);
+    while (!deadline.hasExpired()) {
+        if (m_process.state() != QProcess::Running) {
+            m_error = QStringLiteral("nats-server exited with code %1").arg(m_process.exitCode());
+            return false;
+        }
+        const QStringList files = dir.entryList({QStringLiteral("*.ports")});
+        if (!files.isEmpty()) {
+            QFile ports(dir.filePath(files.first()));
+            if (ports.open(QIODevice::ReadOnly)) {
+                const QByteArray text = ports.readAll();
+                auto portAfter = [&](const QByteArray &key) {
+                    const int at = text.indexOf(key);
+                    if (at < 0)
+                        return 0;
+                    const int colon = text.indexOf("127.0.0.1:", at);
+                    if (colon < 0)
+                        return 0;
+                    int end = colon + 10;
+                    while (end < text.size() && std::isdigit(uchar(text.at(end))))
+                        ++end;
+                    return text.mid(colon + 10, end - colon - 10).toInt();
+                };
+                m_port = portAfter("\"nats\"");
+                if (m_options.monitoring)
+                    m_monitorPort = portAfter("\"monitoring\"");
+                if (m_port > 0 && (!m_options.monitoring || m_monitorPort > 0)) {
+                    QTcpSocket probe;
+                    probe.connectToHost(QStringLiteral("127.0.0.1"), quint16(m_port));
+                    if (probe.waitForConnected(1000))
+                        return true;
+                }
+            }
+        }
+        QThread::msleep(20);
+    }
+    m_error = QStringLiteral("nats-server did not report its ports in time");
+    kill();
+    return false;
+}
+
+void NatsServer::stop()
+{
+    if (m_process.state() == QProcess::NotRunning)
+        return;
+    m_process.terminate();
+    if (!m_process.waitForFinished(5000))
+        kill();
+}
+
+void NatsServer::kill()
+{
+    if (m_process.state() == QProcess::NotRunning)
+        return;
+    m_process.kill();
+    m_process.waitForFinished(5000);
+}
+
+bool NatsServer::isRunning() const { return m_process.state() == QProcess::Running; }
+int NatsServer::port() const { return m_port; }
+int NatsServer::monitorPort() const { return m_monitorPort; }
+QString NatsServer::url() const { return QStringLiteral("nats://127.0.0.1:%1").arg(m_port); }
+QString NatsServer::monitorUrl() const { return QStringLiteral("http://127.0.0.1:%1").arg(m_monitorPort); }
+QString NatsServer::error() const { return m_error; }
