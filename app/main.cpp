@@ -16,18 +16,21 @@ struct Command
 };
 
 const Command commands[] = {
-    {"snapshot", "poll the gateways once and write their connections as CSV", runSnapshot},
-    {"gateway", "run an emulated RES gateway that publishes tracking events", runGateway},
-    {"demo-auth", "run the demo authentication service (auth.demo.login)", runDemoAuth},
+    { "snapshot", "poll the gateways once and write their connections as CSV", runSnapshot },
+    { "gateway", "run an emulated RES gateway that publishes tracking events", runGateway },
+    { "demo-auth", "run the demo authentication service (auth.demo.login)", runDemoAuth },
 };
 
 void printUsage(FILE *out)
 {
-    QString text = QStringLiteral("Usage: reswatch [--help] [--version] <command> [options]\n\n"
-                                  "ResWatch shows which clients are connected to a fleet of Resgate gateways.\n\n"
-                                  "Commands:\n");
+    QString text
+        = QStringLiteral("Usage: reswatch [--help] [--version] <command> [options]\n\n"
+                         "ResWatch shows which clients are connected to a fleet of Resgate gateways.\n\n"
+                         "Commands:\n");
     for (const Command &command : commands)
-        text += QStringLiteral("  %1%2\n").arg(QLatin1String(command.name), -12).arg(QLatin1String(command.summary));
+        text += QStringLiteral("  %1%2\n")
+                    .arg(QLatin1String(command.name), -12)
+                    .arg(QLatin1String(command.summary));
     text += QStringLiteral("\nRun 'reswatch <command> --help' for the options of a command.\n"
                            "NATS_URL sets the default NATS server, as in NATS's own tools.\n");
     std::fputs(text.toLocal8Bit().constData(), out);

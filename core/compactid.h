@@ -18,12 +18,19 @@ namespace ResWatch {
 class RESWATCH_CORE_EXPORT CompactId
 {
 public:
-    CompactId() { m_inline.size = 0; m_inline.onHeap = false; }
+    CompactId()
+    {
+        m_inline.size = 0;
+        m_inline.onHeap = false;
+    }
     explicit CompactId(QByteArrayView bytes) { assign(bytes); }
     CompactId(const CompactId &other) { assign(other.view()); }
     CompactId &operator=(const CompactId &other)
     {
-        if (this != &other) { release(); assign(other.view()); }
+        if (this != &other) {
+            release();
+            assign(other.view());
+        }
         return *this;
     }
     ~CompactId() { release(); }
@@ -67,8 +74,19 @@ private:
 
     // The last byte (onHeap) overlays the same position in both layouts.
     union {
-        struct { char data[InlineCapacity]; quint8 size; bool onHeap; } m_inline;
-        struct { char *data; qsizetype size; char pad[7]; bool onHeapSameByte; } m_heap;
+        struct
+        {
+            char data[InlineCapacity];
+            quint8 size;
+            bool onHeap;
+        } m_inline;
+        struct
+        {
+            char *data;
+            qsizetype size;
+            char pad[7];
+            bool onHeapSameByte;
+        } m_heap;
     };
 };
 static_assert(sizeof(CompactId) == 24);

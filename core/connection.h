@@ -22,11 +22,11 @@ enum class GatewayState : quint8 { Up, Stale, Stopped };
 
 /// Why a tracked connection ended.
 enum class EndReason : quint8 {
-    Disconnected,     ///< conn.<cid>.disconnect
-    GatewayStopped,   ///< system.stop from its gateway
+    Disconnected, ///< conn.<cid>.disconnect
+    GatewayStopped, ///< system.stop from its gateway
     GatewayRestarted, ///< system.start from its gateway while it was recorded
-    GatewayLost,      ///< its gateway missed polls for longer than the grace period
-    AbsentFromPoll,   ///< its gateway's complete system.connections reply did not list it
+    GatewayLost, ///< its gateway missed polls for longer than the grace period
+    AbsentFromPoll, ///< its gateway's complete system.connections reply did not list it
 };
 
 RESWATCH_CORE_EXPORT QString toString(ConnectionState state);
@@ -50,11 +50,11 @@ struct ConnectionDetails
 struct Connection
 {
     CompactId cid;
-    QByteArray token;         ///< compact JSON; empty when the connection has no token
+    QByteArray token; ///< compact JSON; empty when the connection has no token
     std::shared_ptr<const ConnectionDetails> details; ///< null when none is known
     qint64 connectedAtMs = 0; ///< Unix ms: decoded from the xid, or first seen
-    qint64 tokenSetAtMs = 0;  ///< Unix ms; 0 when no token event was seen
-    quint32 gateway = 0;      ///< index in Tracker::gateways()
+    qint64 tokenSetAtMs = 0; ///< Unix ms; 0 when no token event was seen
+    quint32 gateway = 0; ///< index in Tracker::gateways()
     ConnectionState state = ConnectionState::Live;
     Source source = Source::Event;
 
@@ -69,12 +69,12 @@ struct Gateway
     QString gid;
     GatewayState state = GatewayState::Up;
     Source source = Source::Event;
-    qint64 startedAtMs = 0;   ///< 0 when no system.start was seen
-    qint64 lastReplyMs = 0;   ///< 0 when it never answered a poll
-    qint64 staleSinceMs = 0;  ///< when it became stale or stopped
+    qint64 startedAtMs = 0; ///< 0 when no system.start was seen
+    qint64 lastReplyMs = 0; ///< 0 when it never answered a poll
+    qint64 staleSinceMs = 0; ///< when it became stale or stopped
     int missedPolls = 0;
     int connectionCount = 0;
-    bool removed = false;     ///< its slot is free; hidden by models
+    bool removed = false; ///< its slot is free; hidden by models
 };
 
 struct ClosedConnection

@@ -20,7 +20,7 @@ enum class Type { Invalid, Null, Bool, Number, String, Object, Array };
 struct Value
 {
     Type type = Type::Invalid;
-    QByteArrayView raw;  ///< the value's text, strings with their quotes
+    QByteArrayView raw; ///< the value's text, strings with their quotes
     bool isValid() const { return type != Type::Invalid; }
 };
 
@@ -30,7 +30,8 @@ RESWATCH_CORE_PRIVATE_EXPORT Value parse(QByteArrayView text, QByteArray *error 
 
 /// Calls @p visit(key (decoded), value) for each member of an object value, in order.
 /// Returns false if @p object is not an object. @p visit returns false to stop early.
-RESWATCH_CORE_PRIVATE_EXPORT bool forEachMember(Value object, const std::function<bool(const QByteArray &key, Value value)> &visit);
+RESWATCH_CORE_PRIVATE_EXPORT bool
+forEachMember(Value object, const std::function<bool(const QByteArray &key, Value value)> &visit);
 
 /// The member at a dotted path (already split), or an Invalid value.
 RESWATCH_CORE_PRIVATE_EXPORT Value find(Value object, const QByteArrayView *path, int depth);

@@ -22,15 +22,15 @@ struct NatsMessage
 /// How to reach and authenticate to a NATS server or cluster.
 struct RESWATCH_CORE_EXPORT NatsOptions
 {
-    QStringList urls;          ///< one or more servers of a cluster; defaults to defaultUrls()
+    QStringList urls; ///< one or more servers of a cluster; defaults to defaultUrls()
     QString name = QStringLiteral("reswatch");
     QString user;
-    QString password;          ///< never logged nor stored
-    QString token;             ///< never logged nor stored
-    QString credentialsFile;   ///< a .creds file (JWT + NKey seed)
-    QString caFile;            ///< TLS: CA certificate(s) to trust
-    QString certFile;          ///< TLS: client certificate
-    QString keyFile;           ///< TLS: client key
+    QString password; ///< never logged nor stored
+    QString token; ///< never logged nor stored
+    QString credentialsFile; ///< a .creds file (JWT + NKey seed)
+    QString caFile; ///< TLS: CA certificate(s) to trust
+    QString certFile; ///< TLS: client certificate
+    QString keyFile; ///< TLS: client key
     int reconnectWaitMs = 250; ///< first reconnect delay; doubles up to maxReconnectWaitMs
     int maxReconnectWaitMs = 5000;
 
@@ -88,8 +88,8 @@ public:
      * @p quietMs, or @p maxWaitMs passed, or @p maxReplies arrived (0: no limit).
      * The returned object emits finished() once and then deletes itself.
      */
-    NatsRequest *request(const QByteArray &subject, const QByteArray &data,
-                         int quietMs = 250, int maxWaitMs = 2000, int maxReplies = 0);
+    NatsRequest *request(const QByteArray &subject, const QByteArray &data, int quietMs = 250,
+                         int maxWaitMs = 2000, int maxReplies = 0);
 
     /// Waits up to @p timeoutMs until the server acknowledged everything published so far.
     bool flush(int timeoutMs = 2000);

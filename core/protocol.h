@@ -19,7 +19,7 @@ enum class Kind { Connect, Disconnect, Token, Start, Stop, ConnectionsReply };
 struct ConnectionEntry
 {
     QByteArray cid;
-    QByteArray token;      ///< compact JSON; empty when null or absent
+    QByteArray token; ///< compact JSON; empty when null or absent
     QByteArray tid;
     QByteArray remoteAddr;
     QByteArray host;
@@ -29,14 +29,14 @@ struct ConnectionEntry
 struct Message
 {
     Kind kind = Kind::Connect;
-    QByteArray cid;        ///< Connect, Disconnect, Token
-    QByteArray gid;        ///< all but Token
-    QByteArray token;      ///< Token: compact JSON; empty when the token is null (cleared)
-    QByteArray tid;        ///< Token
+    QByteArray cid; ///< Connect, Disconnect, Token
+    QByteArray gid; ///< all but Token
+    QByteArray token; ///< Token: compact JSON; empty when the token is null (cleared)
+    QByteArray tid; ///< Token
     QByteArray remoteAddr; ///< Connect, when the gateway sent it
-    QByteArray host;       ///< Connect, when the gateway sent it
+    QByteArray host; ///< Connect, when the gateway sent it
     std::vector<ConnectionEntry> connections; ///< ConnectionsReply
-    int part = 1;          ///< ConnectionsReply: 1..parts
+    int part = 1; ///< ConnectionsReply: 1..parts
     int parts = 1;
 };
 
@@ -45,7 +45,7 @@ struct ParseResult
 {
     Message message;
     QByteArray subject;
-    QString error;         ///< empty when the message is good
+    QString error; ///< empty when the message is good
     bool ok() const { return error.isEmpty(); }
     /// "conn.x.connect: missing gid", for logs and the event log.
     QString describeError() const;

@@ -3,9 +3,9 @@
 #include <QtCore/qglobal.h>
 
 #if defined(RESWATCH_CORE_BUILD)
-#  define RESWATCH_CORE_EXPORT Q_DECL_EXPORT
+#    define RESWATCH_CORE_EXPORT Q_DECL_EXPORT
 #else
-#  define RESWATCH_CORE_EXPORT Q_DECL_IMPORT
+#    define RESWATCH_CORE_EXPORT Q_DECL_IMPORT
 #endif
 
 // For symbols of private headers (_p.h) that the tests and benchmarks use.

@@ -15,12 +15,12 @@ class Clock;
 
 struct TrackerSettings
 {
-    int pollIntervalMs = 5000;          ///< how often system.connections is polled
-    int staleAfterMissedPolls = 2;      ///< a gateway that missed this many polls is stale
-    int gracePeriodMs = 30000;          ///< a stale gateway's connections are removed after this
-    int pendingTokenTimeoutMs = 10000;  ///< a token whose connection never appears is dropped
-    int closedHistoryLimit = 10000;     ///< closed connections kept for the history view
-    int changeIntervalMs = 100;         ///< changed() is emitted at most this often
+    int pollIntervalMs = 5000; ///< how often system.connections is polled
+    int staleAfterMissedPolls = 2; ///< a gateway that missed this many polls is stale
+    int gracePeriodMs = 30000; ///< a stale gateway's connections are removed after this
+    int pendingTokenTimeoutMs = 10000; ///< a token whose connection never appears is dropped
+    int closedHistoryLimit = 10000; ///< closed connections kept for the history view
+    int changeIntervalMs = 100; ///< changed() is emitted at most this often
 };
 
 /**
@@ -32,12 +32,12 @@ struct ChangeSet
 {
     QVector<quint32> added;
     QVector<quint32> removed;
-    QVector<quint32> updated;      ///< token, state or details changed
-    bool gatewaysChanged = false;  ///< any gateway added, removed or changed
-    int closedAppended = 0;        ///< entries appended to closedConnections()
-    int closedDropped = 0;         ///< oldest entries dropped from closedConnections()
-    int connects = 0;              ///< connections that appeared (for rates)
-    int disconnects = 0;           ///< connections that ended (for rates)
+    QVector<quint32> updated; ///< token, state or details changed
+    bool gatewaysChanged = false; ///< any gateway added, removed or changed
+    int closedAppended = 0; ///< entries appended to closedConnections()
+    int closedDropped = 0; ///< oldest entries dropped from closedConnections()
+    int connects = 0; ///< connections that appeared (for rates)
+    int disconnects = 0; ///< connections that ended (for rates)
 
     bool isEmpty() const
     {
@@ -48,9 +48,9 @@ struct ChangeSet
 
 struct TrackerStats
 {
-    quint64 messages = 0;      ///< tracking messages handled
-    quint64 badMessages = 0;   ///< messages rejected by the parser or the rules
-    quint64 polls = 0;         ///< polls completed
+    quint64 messages = 0; ///< tracking messages handled
+    quint64 badMessages = 0; ///< messages rejected by the parser or the rules
+    quint64 polls = 0; ///< polls completed
 };
 
 /**

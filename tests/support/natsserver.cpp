@@ -9,7 +9,7 @@
 
 #include <csignal>
 
-NatsServer::NatsServer() : NatsServer(Options{}) {}
+NatsServer::NatsServer() : NatsServer(Options {}) { }
 
 NatsServer::NatsServer(const Options &options) : m_options(options)
 {
@@ -60,10 +60,11 @@ bool NatsServer::launch(int fixedPort)
 
     // The ports file is named after the server's pid; remove old ones first.
     QDir dir(m_dir.path());
-    for (const QString &old : dir.entryList({QStringLiteral("*.ports")}))
+    for (const QString &old : dir.entryList({ QStringLiteral("*.ports") }))
         dir.remove(old);
 
-    QStringList arguments{QStringLiteral("-c"), configPath, QStringLiteral("--ports_file_dir"), m_dir.path()};
+    QStringList arguments { QStringLiteral("-c"), configPath, QStringLiteral("--ports_file_dir"),
+                            m_dir.path() };
     arguments += m_options.extraArguments;
     m_process.start(executable, arguments);
     if (!m_process.waitForStarted(5000)) {
@@ -78,7 +79,7 @@ bool NatsServer::launch(int fixedPort)
             m_error = QStringLiteral("nats-server exited with code %1").arg(m_process.exitCode());
             return false;
         }
-        const QStringList files = dir.entryList({QStringLiteral("*.ports")});
+        const QStringList files = dir.entryList({ QStringLiteral("*.ports") });
         if (!files.isEmpty()) {
             QFile ports(dir.filePath(files.first()));
             if (ports.open(QIODevice::ReadOnly)) {
@@ -130,9 +131,27 @@ void NatsServer::kill()
     m_process.waitForFinished(5000);
 }
 
-bool NatsServer::isRunning() const { return m_process.state() == QProcess::Running; }
-int NatsServer::port() const { return m_port; }
-int NatsServer::monitorPort() const { return m_monitorPort; }
-QString NatsServer::url() const { return QStringLiteral("nats://127.0.0.1:%1").arg(m_port); }
-QString NatsServer::monitorUrl() const { return QStringLiteral("http://127.0.0.1:%1").arg(m_monitorPort); }
-QString NatsServer::error() const { return m_error; }
+bool NatsServer::isRunning() const
+{
+    return m_process.state() == QProcess::Running;
+}
+int NatsServer::port() const
+{
+    return m_port;
+}
+int NatsServer::monitorPort() const
+{
+    return m_monitorPort;
+}
+QString NatsServer::url() const
+{
+    return QStringLiteral("nats://127.0.0.1:%1").arg(m_port);
+}
+QString NatsServer::monitorUrl() const
+{
+    return QStringLiteral("http://127.0.0.1:%1").arg(m_monitorPort);
+}
+QString NatsServer::error() const
+{
+    return m_error;
+}

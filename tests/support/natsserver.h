@@ -14,10 +14,10 @@ class NatsServer
 public:
     struct Options
     {
-        bool monitoring = false;       ///< also serve /connz on a free port
-        qint64 maxPayload = 0;         ///< 0: the server's default (1 MiB)
+        bool monitoring = false; ///< also serve /connz on a free port
+        qint64 maxPayload = 0; ///< 0: the server's default (1 MiB)
         QStringList extraArguments;
-        QByteArray extraConfig;        ///< appended to the generated config file
+        QByteArray extraConfig; ///< appended to the generated config file
     };
 
     NatsServer();
@@ -26,15 +26,15 @@ public:
 
     /// Starts and waits until the server accepts clients. False with error() on failure.
     bool start();
-    void stop();              ///< SIGTERM, then waits
-    void kill();              ///< SIGKILL
+    void stop(); ///< SIGTERM, then waits
+    void kill(); ///< SIGKILL
     /// Starts again on the same client port (for reconnect tests).
     bool restart();
 
     bool isRunning() const;
     int port() const;
-    int monitorPort() const;  ///< 0 unless Options::monitoring
-    QString url() const;      ///< nats://127.0.0.1:<port>
+    int monitorPort() const; ///< 0 unless Options::monitoring
+    QString url() const; ///< nats://127.0.0.1:<port>
     QString monitorUrl() const; ///< http://127.0.0.1:<monitorPort>
     QString error() const;
 
