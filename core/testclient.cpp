@@ -1,11 +1,12 @@
 #include "testclient.h"
 
+#include "duration.h"
+
 #include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
-#include <QRegularExpression>
 #include <QTimer>
 #include <QWebSocket>
 
@@ -20,19 +21,6 @@ namespace {
 
 constexpr int RampTickMs = 10;
 constexpr int MaxLatencySamples = 100000; // percentiles over the most recent samples
-
-int parseDurationMs(const QString &text, bool *ok)
-{
-    static const QRegularExpression pattern(QStringLiteral("^\\s*(\\d+(?:\\.\\d+)?)\\s*(ms|s|m)?\\s*$"));
-    const QRegularExpressionMatch match = pattern.match(text);
-    *ok = match.hasMatch();
-    if (!*ok)
-        return 0;
-    const double value = match.captured(1).toDouble();
-    const QString unit = match.captured(2);
-    const double factor = unit == QLatin1String("ms") ? 1 : unit == QLatin1String("m") ? 60000 : 1000;
-    return int(value * factor);
-}
 
 double percentile(std::vector<double> samples, double p)
 {
@@ -80,12 +68,9 @@ bool TestClientSettings::parseRoles(const QString &text, QList<Role> *roles, QSt
 bool TestClientSettings::parseChurn(const QString &text, int *minMs, int *maxMs, QString *error)
 {
     const QStringList bounds = text.split(QStringLiteral(".."));
-    bool okMin = false, okMax = false;
-    if (bounds.size() == 2) {
-        *minMs = parseDurationMs(bounds.at(0), &okMin);
-        *maxMs = parseDurationMs(bounds.at(1), &okMax);
-    }
-    if (!okMin || !okMax || *minMs <= 0 || *maxMs < *minMs) {
+    *minMs = bounds.size() == 2 ? int(parseDurationMs(bounds.at(0))) : -1;
+    *maxMs = bounds.size() == 2 ? int(parseDurationMs(bounds.at(1))) : -1;
+    if (*minMs <= 0 || *maxMs < *minMs) {
         *error = QStringLiteral("bad churn '%1': expected MIN..MAX durations, as in 5s..30s").arg(text);
         return false;
     }
