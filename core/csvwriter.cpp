@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <string_view>
 
 namespace ResWatch {
 
@@ -88,6 +89,16 @@ void appendCell(OutBuffer &out, QByteArrayView cell)
     out.advance(p);
 }
 
+// Byte order, which for UTF-8 is code point order; transparent so views look up without a copy.
+struct KeyLess
+{
+    using is_transparent = void;
+    bool operator()(QByteArrayView a, QByteArrayView b) const
+    {
+        return std::string_view(a.data(), size_t(a.size())) < std::string_view(b.data(), size_t(b.size()));
+    }
+};
+
 JsonScan::Value objectToken(const QByteArray &token)
 {
     // Stored tokens are compact and validated; only objects have columns.
@@ -153,7 +164,7 @@ class CsvWriter::Private
 {
 public:
     QIODevice *device = nullptr;
-    std::set<QByteArray> keySet;
+    std::set<QByteArray, KeyLess> keySet;
     std::vector<QByteArray> keys; ///< sorted; rebuilt from keySet lazily
     bool keysDirty = false;
     OutBuffer buffer;
@@ -216,16 +227,19 @@ void CsvWriter::addTokenKeys(const Connection &connection)
     const JsonScan::Value object = objectToken(connection.token);
     if (!object.isValid())
         return;
-    JsonScan::forEachMember(object, [this](const QByteArray &key, JsonScan::Value) {
-        if (d->keySet.insert(key).second)
+    // Keys are nearly always known already: look them up as views, copy only new ones.
+    JsonScan::forEachMember(object, [this](QByteArrayView key, JsonScan::Value) {
+        if (d->keySet.find(key) == d->keySet.end()) {
+            d->keySet.insert(key.toByteArray());
             d->keysDirty = true;
+        }
         return true;
     });
 }
 
 void CsvWriter::setTokenKeys(const QList<QByteArray> &keys)
 {
-    d->keySet = std::set<QByteArray>(keys.begin(), keys.end());
+    d->keySet = std::set<QByteArray, KeyLess>(keys.begin(), keys.end());
     d->keysDirty = true;
 }
 
@@ -284,12 +298,11 @@ bool CsvWriter::writeRow(const Connection &connection, QStringView gid)
             continue;
         const QByteArrayView path(key);
         const JsonScan::Value value = JsonScan::find(object, &path, 1);
-        if (value.type == JsonScan::Type::String) {
-            const QByteArrayView inner = value.raw.sliced(1, value.raw.size() - 2);
-            if (std::memchr(inner.data(), '\\', size_t(inner.size())))
+        if (value.isString()) {
+            if (JsonScan::stringHasEscapes(value))
                 appendCell(out, JsonScan::decodeString(value));
             else
-                appendCell(out, inner);
+                appendCell(out, JsonScan::stringContents(value));
         } else if (value.isValid()) {
             appendCell(out, value.raw);
         }

@@ -1,5 +1,9 @@
+#include "clock.h"
 #include "csvexporter.h"
 #include "csvwriter.h"
+#include "protocol.h"
+#include "tracker.h"
+#include "xid.h"
 
 #include <QBuffer>
 #include <QDir>
@@ -7,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cstdio>
 #include <fcntl.h>
 #include <unistd.h>
@@ -326,6 +331,55 @@ private Q_SLOTS:
         QCOMPARE(lastDone, lastTotal);
         QVERIFY(lastTotal > 0);
         QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList { QStringLiteral("out.csv") });
+    }
+
+    void exportFromTracker()
+    {
+        // The real Tracker behind the inline Source: gids by gateway index, details, decoded times.
+        ManualClock clock(1796397200000);
+        Tracker tracker({}, &clock);
+        auto event = [&](const QByteArray &subject, const QByteArray &data) {
+            NatsMessage message;
+            message.subject = subject;
+            message.data = data;
+            tracker.handleEvent(message);
+        };
+        Xid xid;
+        xid.seconds = 1796397176; // 2026-12-04T15:12:56Z
+        xid.counter = 1;
+        const QByteArray first = xid.toString();
+        xid.counter = 2;
+        const QByteArray second = xid.toString();
+        event("conn." + first + ".connect", Protocol::connectPayload("gw-a", "10.0.0.1:1000"));
+        event("conn." + second + ".connect", Protocol::connectPayload("gw-b"));
+        event("conn." + first + ".token", Protocol::tokenPayload("{\"role\":\"admin\"}", "t1"));
+        event("conn." + second + ".token", Protocol::tokenPayload("{\"role\":\"user\",\"n\":-1}"));
+        tracker.flushChanges();
+        QCOMPARE(tracker.connectionCount(), 2);
+
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("tracker.csv"));
+        CsvExporter exporter(tracker);
+        QVERIFY2(exporter.exportTo(path), qPrintable(exporter.errorString()));
+        QByteArrayList lines = readAll(path).split('\n');
+        QCOMPARE(lines.size(), 4);
+        QCOMPARE(lines.takeLast(), QByteArray());
+        QCOMPARE(lines.takeFirst(), header + ",token.n,token.role\r");
+        std::sort(lines.begin(), lines.end());
+        QCOMPARE(
+            lines,
+            (QByteArrayList {
+                first
+                    + ",gw-a,live,2026-12-04T15:12:56.000Z,\"{\"\"role\"\":\"\"admin\"\"}\",t1,"
+                      "10.0.0.1:1000,,admin\r",
+                second
+                    + ",gw-b,live,2026-12-04T15:12:56.000Z,\"{\"\"role\"\":\"\"user\"\",\"\"n\"\":-1}\",,,"
+                      "'-1,user\r" }));
+
+        exporter.setFilter(ConnectionFilter::parse(QStringLiteral("gid=gw-b")));
+        QVERIFY(exporter.exportTo(path));
+        QCOMPARE(exporter.rowsWritten(), qint64(1));
+        QVERIFY(readAll(path).contains(second + ",gw-b,"));
     }
 
     void cancelLeavesOldFile()
