@@ -1,9 +1,131 @@
 #include "commands.h"
+#include "natscli.h"
+
+#include "connectionfilter.h"
+#include "csvexporter.h"
+#include "duration.h"
+#include "natsconnection.h"
+#include "tracker.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QTimer>
 
 #include <cstdio>
 
-int runSnapshot(const QStringList &)
+using namespace ResWatch;
+
+namespace {
+
+int fail(const QString &message, int code = 1)
 {
-    std::fputs("reswatch snapshot: not available in this build\n", stderr);
-    return 2;
+    std::fprintf(stderr, "reswatch snapshot: %s\n", qPrintable(message));
+    return code;
+}
+
+} // namespace
+
+int runSnapshot(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Polls system.connections once and writes every connection the gateways report as CSV."));
+    parser.addHelpOption();
+    NatsCli::addOptions(parser);
+    parser.addOption(
+        { QStringLiteral("wait"),
+          QStringLiteral("How long to collect replies at most (default 2s); collection ends earlier "
+                         "once no reply came for 250 ms."),
+          QStringLiteral("duration"), QStringLiteral("2s") });
+    parser.addOption({ QStringLiteral("connect-timeout"),
+                       QStringLiteral("How long to try to reach NATS (default 5s)."),
+                       QStringLiteral("duration"), QStringLiteral("5s") });
+    parser.addOption({ QStringLiteral("filter"),
+                       QStringLiteral("Only connections this filter keeps, e.g. role=admin."),
+                       QStringLiteral("expr") });
+    parser.addOption({ QStringLiteral("csv"),
+                       QStringLiteral("Where to write the CSV; - for standard output (default)."),
+                       QStringLiteral("file"), QStringLiteral("-") });
+    if (!parser.parse(arguments))
+        return fail(parser.errorText(), 2);
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText() + QStringLiteral("\nFilter syntax:\n")
+                              + ConnectionFilter::syntaxHelp()),
+                   stdout);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
+
+    const int waitMs = int(parseDurationMs(parser.value(QStringLiteral("wait"))));
+    if (waitMs <= 0)
+        return fail(QStringLiteral("bad --wait '%1': use a duration such as 2s or 500ms")
+                        .arg(parser.value(QStringLiteral("wait"))),
+                    2);
+    const int connectTimeoutMs = int(parseDurationMs(parser.value(QStringLiteral("connect-timeout"))));
+    if (connectTimeoutMs <= 0)
+        return fail(QStringLiteral("bad --connect-timeout '%1': use a duration such as 5s")
+                        .arg(parser.value(QStringLiteral("connect-timeout"))),
+                    2);
+
+    ConnectionFilter::Error filterError;
+    const ConnectionFilter filter
+        = ConnectionFilter::parse(parser.value(QStringLiteral("filter")), &filterError);
+    if (filterError.isError())
+        return fail(QStringLiteral("bad --filter: %1").arg(filterError.message), 2);
+
+    NatsOptions options;
+    QString error;
+    if (!NatsCli::readOptions(parser, &options, &error))
+        return fail(error, 2);
+
+    NatsConnection connection;
+    if (!connection.open(options))
+        return fail(connection.lastError());
+    if (!connection.isConnected()) {
+        QEventLoop loop;
+        QObject::connect(&connection, &NatsConnection::connected, &loop, &QEventLoop::quit);
+        QTimer::singleShot(connectTimeoutMs, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
+    if (!connection.isConnected()) {
+        const QString reason = connection.lastError();
+        return fail(QStringLiteral("cannot reach NATS at %1%2")
+                        .arg(NatsCli::describeUrls(options),
+                             reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
+    }
+
+    Tracker tracker;
+    tracker.beginPoll();
+    NatsRequest *request = connection.request("system.connections", {}, 250, waitMs);
+    QList<NatsMessage> replies;
+    {
+        QEventLoop loop;
+        QObject::connect(request, &NatsRequest::finished, &loop, [&](const QList<NatsMessage> &collected) {
+            replies = collected;
+            loop.quit();
+        });
+        loop.exec();
+    }
+    for (const NatsMessage &reply : std::as_const(replies))
+        tracker.handlePollReply(reply.data);
+    tracker.endPoll();
+    tracker.flushChanges();
+    if (replies.isEmpty())
+        std::fprintf(stderr, "reswatch snapshot: no gateway answered system.connections within %d ms\n",
+                     waitMs);
+
+    CsvExporter exporter(tracker);
+    exporter.setFilter(filter);
+    const QString path = parser.value(QStringLiteral("csv"));
+    if (!exporter.exportTo(path))
+        return fail(exporter.errorString());
+    int gateways = 0;
+    for (const Gateway &gateway : tracker.gateways())
+        gateways += !gateway.removed;
+    std::fprintf(stderr, "reswatch snapshot: %lld of %d connections on %d gateways written to %s\n",
+                 qlonglong(exporter.rowsWritten()), tracker.connectionCount(), gateways,
+                 path == QLatin1String("-") ? "standard output" : qPrintable(path));
+    return 0;
 }

@@ -1,0 +1,38 @@
+#include "commands.h"
+#include "mainwindow.h"
+#include "natscli.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+
+#include <cstdio>
+
+using namespace ResWatch;
+
+int runWindow(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Opens the ResWatch dashboard."));
+    parser.addHelpOption();
+    NatsCli::addOptions(parser);
+    if (!parser.parse(arguments)) {
+        std::fprintf(stderr, "reswatch: %s\n", qPrintable(parser.errorText()));
+        return 2;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    NatsOptions options;
+    QString error;
+    if (!NatsCli::readOptions(parser, &options, &error)) {
+        std::fprintf(stderr, "reswatch: %s\n", qPrintable(error));
+        return 2;
+    }
+    MainWindow window;
+    window.show();
+    // Connect at once when told where; otherwise the user presses Connect.
+    if (parser.isSet(QStringLiteral("nats")) || !qEnvironmentVariableIsEmpty("NATS_URL"))
+        window.connectTo(options);
+    return QApplication::exec();
+}

@@ -1,0 +1,375 @@
+// reswatch-bench: measures ResWatch's performance targets, each against a
+// baseline measured in the same run, and prints figure, baseline, ratio and
+// whether the target is met. Each benchmark runs in a child process of its own
+// so that memory figures are not polluted by the others.
+//
+//   reswatch-bench            all benchmarks
+//   reswatch-bench NAME...    ingest, memory, poll, filter, csv
+
+#include "connectionfilter.h"
+#include "csvexporter.h"
+#include "natsconnection.h"
+#include "natsserverprocess.h"
+#include "protocol.h"
+#include "tracker.h"
+#include "xid.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <thread>
+#include <unistd.h>
+
+using namespace ResWatch;
+
+namespace {
+
+struct Figure
+{
+    const char *name;
+    double value;
+    const char *unit;
+    double baseline;
+    const char *baselineWhat;
+    double target;      // ratio or absolute, see higherIsBetter/absoluteTarget
+    bool higherIsBetter;
+    bool targetIsRatio;
+};
+
+void report(const Figure &f)
+{
+    const double ratio = f.baseline > 0 ? f.value / f.baseline : 0;
+    const double judged = f.targetIsRatio ? ratio : f.value;
+    const bool pass = f.higherIsBetter ? judged >= f.target : judged <= f.target;
+    std::printf("%-28s %12.1f %-9s baseline %12.1f (%s)  ratio %6.2f  target %s %g%s  %s\n", f.name,
+                f.value, f.unit, f.baseline, f.baselineWhat, ratio, f.higherIsBetter ? ">=" : "<=",
+                f.target, f.targetIsRatio ? "x" : f.unit, pass ? "PASS" : "FAIL");
+    std::fflush(stdout);
+}
+
+qint64 residentBytes()
+{
+    QFile statm(QStringLiteral("/proc/self/statm"));
+    if (!statm.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> fields = statm.readAll().split(' ');
+    return fields.value(1).toLongLong() * sysconf(_SC_PAGESIZE);
+}
+
+QByteArray tokenFor(int n, bool admin)
+{
+    // About 60 bytes of compact JSON, like a typical user token.
+    QByteArray token = R"({"user":"user-)" + QByteArray::number(n).rightJustified(7, '0') + R"(","userId":)"
+        + QByteArray::number(n).rightJustified(7, '0') + R"(,"role":")" + (admin ? "admin" : "guest") + R"("})";
+    return token;
+}
+
+std::vector<QByteArray> makeCids(int count)
+{
+    XidGenerator generator;
+    std::vector<QByteArray> cids;
+    cids.reserve(size_t(count));
+    for (int i = 0; i < count; ++i)
+        cids.push_back(generator.next());
+    return cids;
+}
+
+NatsMessage event(const QByteArray &cid, const char *kind, const QByteArray &payload)
+{
+    return NatsMessage{"conn." + cid + "." + kind, {}, payload};
+}
+
+/// Fills @p tracker with @p count connections on @p gateways gateways, every tenth an admin.
+void populate(Tracker &tracker, int count, int gateways = 4)
+{
+    const std::vector<QByteArray> cids = makeCids(count);
+    QList<NatsMessage> batch;
+    batch.reserve(20000);
+    for (int i = 0; i < count; ++i) {
+        const QByteArray gid = "gw-" + QByteArray::number(i % gateways);
+        batch.append(event(cids[size_t(i)], "connect", Protocol::connectPayload(gid)));
+        batch.append(event(cids[size_t(i)], "token", Protocol::tokenPayload(tokenFor(i, i % 10 == 0))));
+        if (batch.size() >= 20000) {
+            tracker.handleEvents(batch);
+            batch.clear();
+        }
+    }
+    tracker.handleEvents(batch);
+    tracker.flushChanges();
+}
+
+// 1. Ingest ----------------------------------------------------------------
+
+constexpr int IngestEvents = 2'000'000;
+constexpr int LiveWindow = 1000; // connections open at once while the stream churns
+
+/// Publishes connect events and, LiveWindow events later, the matching disconnects.
+void publishChurn(const QString &url, const std::vector<QByteArray> &cids)
+{
+    natsConnection *nc = nullptr;
+    if (natsConnection_ConnectTo(&nc, url.toUtf8().constData()) != NATS_OK) {
+        std::fprintf(stderr, "publisher cannot connect: %s\n", nats_GetLastError(nullptr));
+        return;
+    }
+    const QByteArray payload = Protocol::gatewayEventPayload("gw-bench");
+    const int half = int(cids.size());
+    for (int i = 0; i < half + LiveWindow; ++i) {
+        if (i < half)
+            natsConnection_Publish(nc, ("conn." + cids[size_t(i)] + ".connect").constData(), payload.constData(),
+                                   int(payload.size()));
+        if (i >= LiveWindow)
+            natsConnection_Publish(nc, ("conn." + cids[size_t(i - LiveWindow)] + ".disconnect").constData(),
+                                   payload.constData(), int(payload.size()));
+    }
+    natsConnection_FlushTimeout(nc, 60000);
+    natsConnection_Destroy(nc);
+}
+
+struct BareCounter
+{
+    std::atomic<int> received{0};
+};
+
+void onBareMessage(natsConnection *, natsSubscription *, natsMsg *msg, void *closure)
+{
+    natsMsg_Destroy(msg);
+    static_cast<BareCounter *>(closure)->received.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Events per second through a bare nats.c subscriber that only counts.
+double ingestBare(const QString &url, const std::vector<QByteArray> &cids)
+{
+    natsConnection *nc = nullptr;
+    natsSubscription *sub = nullptr;
+    BareCounter counter;
+    natsConnection_ConnectTo(&nc, url.toUtf8().constData());
+    natsConnection_Subscribe(&sub, nc, "conn.>", onBareMessage, &counter);
+    natsSubscription_SetPendingLimits(sub, -1, -1);
+    natsConnection_Flush(nc);
+    QElapsedTimer timer;
+    timer.start();
+    std::thread publisher(publishChurn, url, std::cref(cids));
+    while (counter.received.load() < IngestEvents && timer.elapsed() < 120000)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const double seconds = timer.nsecsElapsed() / 1e9;
+    publisher.join();
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+    return counter.received.load() / seconds;
+}
+
+/// Events per second through NatsConnection's batches into the Tracker.
+double ingestTracker(const QString &url, const std::vector<QByteArray> &cids)
+{
+    NatsConnection connection;
+    NatsOptions options;
+    options.urls = {url};
+    connection.open(options);
+    QEventLoop loop;
+    QObject::connect(&connection, &NatsConnection::connected, &loop, &QEventLoop::quit);
+    QTimer::singleShot(10000, &loop, &QEventLoop::quit);
+    if (!connection.isConnected())
+        loop.exec();
+    Tracker tracker;
+    NatsSubscription *subscription = connection.subscribe("conn.>");
+    qint64 handled = 0;
+    QObject::connect(subscription, &NatsSubscription::received, &tracker,
+                     [&](const QList<NatsMessage> &batch) {
+                         tracker.handleEvents(batch);
+                         handled += batch.size();
+                         if (handled >= IngestEvents)
+                             loop.quit();
+                     });
+    connection.flush();
+    QElapsedTimer timer;
+    timer.start();
+    std::thread publisher(publishChurn, url, std::cref(cids));
+    QTimer::singleShot(120000, &loop, &QEventLoop::quit);
+    loop.exec();
+    const double seconds = timer.nsecsElapsed() / 1e9;
+    publisher.join();
+    if (tracker.stats().badMessages > 0 || tracker.connectionCount() != 0)
+        std::fprintf(stderr, "ingest: tracker ended with %d connections and %llu bad messages\n",
+                     tracker.connectionCount(), qulonglong(tracker.stats().badMessages));
+    return handled / seconds;
+}
+
+int benchIngest()
+{
+    NatsServerProcess server;
+    if (!server.start()) {
+        std::fprintf(stderr, "ingest: %s\n", qPrintable(server.error()));
+        return 1;
+    }
+    const std::vector<QByteArray> cids = makeCids(IngestEvents / 2);
+    const double bare = ingestBare(server.url(), cids);
+    const double tracked = ingestTracker(server.url(), cids);
+    report({"ingest (events/s)", tracked, "ev/s", bare, "bare nats.c subscriber", 0.5, true, true});
+    return 0;
+}
+
+// 2. Memory ----------------------------------------------------------------
+
+int benchMemory()
+{
+    constexpr int Count = 1'000'000;
+    Tracker tracker;
+    // The messages are built in batches and freed, so only the tracker's state remains.
+    const qint64 before = residentBytes();
+    populate(tracker, Count);
+    const qint64 after = residentBytes();
+    const double perConnection = double(after - before) / Count;
+    // Baseline: the bytes of information itself (20-character cid + 60-byte token).
+    report({"memory (bytes/connection)", perConnection, "B", 80.0, "cid + token bytes", 250, false, false});
+    return tracker.connectionCount() == Count ? 0 : 1;
+}
+
+// 3. Poll ------------------------------------------------------------------
+
+int benchPoll()
+{
+    constexpr int Gateways = 8;
+    constexpr int PerGateway = 50'000;
+    std::vector<QByteArray> payloads;
+    const std::vector<QByteArray> cids = makeCids(Gateways * PerGateway);
+    for (int g = 0; g < Gateways; ++g) {
+        std::vector<Protocol::ConnectionEntry> entries;
+        entries.reserve(PerGateway);
+        for (int i = 0; i < PerGateway; ++i) {
+            const int n = g * PerGateway + i;
+            entries.push_back({cids[size_t(n)], tokenFor(n, n % 10 == 0), {}, "127.0.0.1:40000", "localhost"});
+        }
+        for (QByteArray &payload : Protocol::connectionsReplyPayloads("gw-" + QByteArray::number(g), entries, 1 << 20))
+            payloads.push_back(std::move(payload));
+    }
+
+    QElapsedTimer timer;
+    timer.start();
+    qsizetype parsed = 0;
+    for (const QByteArray &payload : payloads)
+        parsed += qsizetype(Protocol::parseConnectionsReply(payload).message.connections.size());
+    const double parseMs = timer.nsecsElapsed() / 1e6;
+
+    Tracker tracker;
+    auto poll = [&] {
+        QElapsedTimer t;
+        t.start();
+        tracker.beginPoll();
+        for (const QByteArray &payload : payloads)
+            tracker.handlePollReply(payload);
+        tracker.endPoll();
+        tracker.flushChanges();
+        return t.nsecsElapsed() / 1e6;
+    };
+    const double firstMs = poll();   // builds the state from nothing
+    const double steadyMs = poll();  // the same truth again: every poll after the first
+    report({"poll: first (ms)", firstMs, "ms", parseMs, "parse same bytes", 3, false, true});
+    report({"poll: steady (ms)", steadyMs, "ms", parseMs, "parse same bytes", 3, false, true});
+    return tracker.connectionCount() == parsed ? 0 : 1;
+}
+
+// 4. Filter ----------------------------------------------------------------
+
+int benchFilter()
+{
+    constexpr int Count = 1'000'000;
+    Tracker tracker;
+    populate(tracker, Count);
+    const ConnectionFilter filter = ConnectionFilter::parse(QStringLiteral("role=admin"));
+    const QVector<Gateway> &gateways = tracker.gateways();
+
+    QElapsedTimer timer;
+    timer.start();
+    int matched = 0;
+    for (quint32 slot = 0; slot < tracker.slotCount(); ++slot) {
+        if (const Connection *c = tracker.connectionAt(slot))
+            matched += filter.matches(*c, gateways.at(int(c->gateway)).gid);
+    }
+    const double filterMs = timer.nsecsElapsed() / 1e6;
+
+    timer.restart();
+    int scanned = 0;
+    for (quint32 slot = 0; slot < tracker.slotCount(); ++slot) {
+        if (const Connection *c = tracker.connectionAt(slot))
+            scanned += c->token.contains(R"("role":"admin")");
+    }
+    const double scanMs = timer.nsecsElapsed() / 1e6;
+    report({"filter role=admin 1M (ms)", filterMs, "ms", scanMs, "substring scan", 200, false, false});
+    return matched == scanned && matched == Count / 10 ? 0 : 1;
+}
+
+// 5. CSV -------------------------------------------------------------------
+
+int benchCsv()
+{
+    constexpr int Count = 1'000'000;
+    Tracker tracker;
+    populate(tracker, Count);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("snapshot.csv"));
+
+    QElapsedTimer timer;
+    timer.start();
+    CsvExporter exporter(tracker);
+    if (!exporter.exportTo(path)) {
+        std::fprintf(stderr, "csv: %s\n", qPrintable(exporter.errorString()));
+        return 1;
+    }
+    const double csvMs = timer.nsecsElapsed() / 1e6;
+    const qint64 bytes = QFileInfo(path).size();
+
+    // Baseline: writing the same number of bytes in 1 MiB blocks.
+    timer.restart();
+    QFile raw(dir.filePath(QStringLiteral("raw.bin")));
+    raw.open(QIODevice::WriteOnly);
+    const QByteArray block(1 << 20, 'x');
+    for (qint64 written = 0; written < bytes; written += block.size())
+        raw.write(block);
+    raw.close();
+    const double rawMs = timer.nsecsElapsed() / 1e6;
+    report({"csv 1M rows (ms)", csvMs, "ms", rawMs, "raw write same bytes", 1500, false, false});
+    return 0;
+}
+
+const std::pair<const char *, std::function<int()>> benchmarks[] = {
+    {"ingest", benchIngest}, {"memory", benchMemory}, {"poll", benchPoll},
+    {"filter", benchFilter}, {"csv", benchCsv},
+};
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QStringList names = app.arguments().mid(1);
+    if (names.size() == 1) {
+        for (const auto &[name, run] : benchmarks)
+            if (names.first() == QLatin1String(name))
+                return run();
+    }
+    if (names.isEmpty())
+        for (const auto &[name, run] : benchmarks)
+            names << QLatin1String(name);
+    std::printf("reswatch-bench on %d cores; each benchmark in its own process\n",
+                int(std::thread::hardware_concurrency()));
+    std::fflush(stdout);
+    int failures = 0;
+    for (const QString &name : std::as_const(names)) {
+        QProcess child;
+        child.setProcessChannelMode(QProcess::ForwardedChannels);
+        child.start(app.applicationFilePath(), {name});
+        child.waitForFinished(-1);
+        failures += child.exitCode() != 0;
+    }
+    return failures == 0 ? 0 : 1;
+}
