@@ -86,7 +86,7 @@ int runDemo(const QStringList &arguments)
     NatsOptions natsOptions;
     natsOptions.urls = { server.url() };
 
-    std::vector<DemoGateway> gateways(size_t(gatewayCount));
+    std::vector<DemoGateway> gateways(static_cast<size_t>(gatewayCount));
     for (size_t i = 0; i < gateways.size(); ++i) {
         NatsOptions options = natsOptions;
         options.name = QStringLiteral("reswatch-demo-gateway-%1").arg(i + 1);

@@ -42,7 +42,7 @@ struct RESWATCH_CORE_EXPORT TestClientSettings
 };
 
 /// Statistics of a test client run.
-struct TestClientStats
+struct RESWATCH_CORE_EXPORT TestClientStats
 {
     int open = 0;
     int opening = 0;
