@@ -300,8 +300,11 @@ private:
         QByteArray decoded;
         QByteArrayView bytes = s.bytes;
         if (s.escaped) {
-            decoded = JsonScan::decodeString(
-                { JsonScan::Type::String, QByteArrayView(s.bytes.data() - 1, s.bytes.size() + 2) });
+            const JsonScan::Value string { JsonScan::Type::String,
+                                           QByteArrayView(s.bytes.data() - 1, s.bytes.size() + 2) };
+            if (node.op == Op::Equal || node.op == Op::NotEqual)
+                return JsonScan::stringEquals(string, node.utf8) == (node.op == Op::Equal);
+            decoded = JsonScan::decodeString(string);
             bytes = decoded;
         }
 
