@@ -526,6 +526,8 @@ private Q_SLOTS:
         h.feed(messages);
         const QString before = h.cids();
 
+        const QPersistentModelIndex kept = h.model.index(7, 0);
+        const QPersistentModelIndex ended = h.model.index(6, 0);
         QSignalSpy pending(&h.model, &ConnectionsModel::pendingChanged);
         h.model.setPaused(true);
         SignalLog log(&h.model);
@@ -554,6 +556,9 @@ private Q_SLOTS:
         QCOMPARE(h.cidSet(), ModelTest::cids({ 0, 1, 3, 4, 5, 7, 8, 9, 20, 21, 22, 23 }));
         QCOMPARE(h.model.totalCount(), 12);
         QCOMPARE(pending.last().at(0).toInt(), 0);
+        QCOMPARE(kept.data().toString(), QStringLiteral("c000007"));
+        QCOMPARE(kept.row(), 5);
+        QVERIFY(!ended.isValid()); // its slot now holds another connection: the index must not follow it
         QCOMPARE(
             h.model.index(h.model.rowOfSlot(quint32(h.tracker.slotOf(cid(3)))), h.model.claimColumn("team"))
                 .data()
