@@ -42,8 +42,7 @@ struct Track
     }
 };
 
-QChart *makeChart(const QString &title, QDateTimeAxis **timeAxis, QValueAxis **valueAxis,
-                  const QString &valueTitle)
+QChart *makeChart(const QString &title, QDateTimeAxis **timeAxis, QValueAxis **valueAxis)
 {
     auto *chart = new QChart;
     chart->setTitle(title);
@@ -54,7 +53,6 @@ QChart *makeChart(const QString &title, QDateTimeAxis **timeAxis, QValueAxis **v
     (*timeAxis)->setTickCount(6);
     *valueAxis = new QValueAxis;
     (*valueAxis)->setLabelFormat(QStringLiteral("%d"));
-    (*valueAxis)->setTitleText(valueTitle);
     (*valueAxis)->setMin(0);
     chart->addAxis(*timeAxis, Qt::AlignBottom);
     chart->addAxis(*valueAxis, Qt::AlignLeft);
@@ -117,10 +115,8 @@ ChartsView::ChartsView(Tracker *tracker, QWidget *parent) : QWidget(parent), d(s
     connect(window, &QComboBox::currentIndexChanged, this,
             [this, window](int index) { setWindowSeconds(window->itemData(index).toInt()); });
 
-    d->gatewaysChart
-        = makeChart(tr("Connections per gateway"), &d->gatewaysTime, &d->gatewaysValue, tr("connections"));
-    d->ratesChart = makeChart(tr("Connects and disconnects per second"), &d->ratesTime, &d->ratesValue,
-                              tr("per second"));
+    d->gatewaysChart = makeChart(tr("Connections per gateway"), &d->gatewaysTime, &d->gatewaysValue);
+    d->ratesChart = makeChart(tr("Connects and disconnects per second"), &d->ratesTime, &d->ratesValue);
     d->connects = d->newTrack(d->ratesChart, d->ratesTime, d->ratesValue, tr("connects/s"));
     d->disconnects = d->newTrack(d->ratesChart, d->ratesTime, d->ratesValue, tr("disconnects/s"));
 
@@ -133,11 +129,14 @@ ChartsView::ChartsView(Tracker *tracker, QWidget *parent) : QWidget(parent), d(s
     header->addWidget(new QLabel(tr("Show the last"), this));
     header->addWidget(window);
     header->addStretch();
+    // Side by side: the dashboard gives the charts a wide, short strip.
+    auto *charts = new QHBoxLayout;
+    charts->addWidget(gatewaysView, 3);
+    charts->addWidget(ratesView, 2);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(header);
-    layout->addWidget(gatewaysView, 3);
-    layout->addWidget(ratesView, 2);
+    layout->addLayout(charts, 1);
 
     if (tracker) {
         connect(tracker, &Tracker::changed, this, [this](const ChangeSet &changes) {

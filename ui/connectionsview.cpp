@@ -67,7 +67,7 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     d->table->setModel(model);
     d->table->setItemDelegate(new StaleRowDelegate(d->table));
     d->table->setSortingEnabled(true);
-    d->table->sortByColumn(-1, Qt::AscendingOrder); // arrival order until the user sorts
+    d->table->sortByColumn(ConnectionsModel::ConnectedAtColumn, Qt::DescendingOrder); // newest first
     d->table->setSelectionBehavior(QAbstractItemView::SelectRows);
     d->table->setSelectionMode(QAbstractItemView::ExtendedSelection);
     d->table->setWordWrap(false);
@@ -236,7 +236,7 @@ void ConnectionsView::updateDetails()
     if (!connection->host().isEmpty())
         text += tr("host       %1\n").arg(QString::fromUtf8(connection->host()));
     text += tr("\nTimeline\n");
-    text += tr("  %1  connected (known from %2)\n")
+    text += tr("  %1  connected (%2)\n")
                 .arg(time(connection->connectedAtMs), toString(connection->source));
     if (connection->tokenSetAtMs > 0)
         text += tr("  %1  token %2%3\n")
