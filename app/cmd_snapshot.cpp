@@ -89,12 +89,11 @@ int runSnapshot(const QStringList &arguments)
         QTimer::singleShot(connectTimeoutMs, &loop, &QEventLoop::quit);
         loop.exec();
     }
-    if (!connection.isConnected()) {
-        const QString reason = connection.lastError();
-        return fail(QStringLiteral("cannot reach NATS at %1%2")
-                        .arg(NatsCli::describeUrls(options),
-                             reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
-    }
+    if (!connection.isConnected())
+        return fail(QStringLiteral("cannot reach NATS at %1 within %2 ms; check --nats (or NATS_URL) and that "
+                                   "the server is running")
+                        .arg(NatsCli::describeUrls(options))
+                        .arg(connectTimeoutMs));
 
     Tracker tracker;
     tracker.beginPoll();
@@ -124,7 +123,7 @@ int runSnapshot(const QStringList &arguments)
     int gateways = 0;
     for (const Gateway &gateway : tracker.gateways())
         gateways += !gateway.removed;
-    std::fprintf(stderr, "reswatch snapshot: %lld of %d connections on %d gateways written to %s\n",
+    std::fprintf(stderr, "reswatch snapshot: %lld of %d connection(s) on %d gateway(s) written to %s\n",
                  qlonglong(exporter.rowsWritten()), tracker.connectionCount(), gateways,
                  path == QLatin1String("-") ? "standard output" : qPrintable(path));
     return 0;

@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QLoggingCategory>
 
 #include <cstdio>
 #include <functional>
@@ -87,6 +88,9 @@ int main(int argc, char *argv[])
                      command == &window ? "" : command->name);
         return 1;
     }
+
+    // Debug output only on request: QT_LOGGING_RULES="reswatch.nats.debug=true" (it overrides this).
+    QLoggingCategory::setFilterRules(QStringLiteral("reswatch.*.debug=false"));
 
     std::unique_ptr<QCoreApplication> app;
     if (command->needsWindow)

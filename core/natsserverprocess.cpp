@@ -17,8 +17,7 @@ NatsServerProcess::NatsServerProcess() : NatsServerProcess(Options {}) { }
 
 NatsServerProcess::NatsServerProcess(const Options &options) : m_options(options)
 {
-    m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    m_process.setStandardOutputFile(QProcess::nullDevice());
+    m_process.setProcessChannelMode(QProcess::MergedChannels);
     // If this process dies without stopping the server, the kernel stops it.
     m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
 }
@@ -72,6 +71,8 @@ bool NatsServerProcess::launch(int fixedPort)
     QStringList arguments { QStringLiteral("-c"), configPath, QStringLiteral("--ports_file_dir"),
                             m_dir.path() };
     arguments += m_options.extraArguments;
+    // The server's log goes to a file: quiet for the demo and the benchmarks, at hand when it fails.
+    m_process.setStandardOutputFile(logPath(), QIODevice::Append);
     m_process.start(executable, arguments);
     if (!m_process.waitForStarted(5000)) {
         m_error = QStringLiteral("cannot start nats-server: %1").arg(m_process.errorString());
@@ -82,7 +83,7 @@ bool NatsServerProcess::launch(int fixedPort)
     const QDeadlineTimer deadline(10000);
     while (!deadline.hasExpired()) {
         if (m_process.state() != QProcess::Running) {
-            m_error = QStringLiteral("nats-server exited with code %1").arg(m_process.exitCode());
+            m_error = QStringLiteral("nats-server exited with code %1: %2").arg(m_process.exitCode()).arg(logTail());
             return false;
         }
         const QStringList files = dir.entryList({ QStringLiteral("*.ports") });
@@ -157,6 +158,20 @@ QString NatsServerProcess::monitorUrl() const
 {
     return QStringLiteral("http://127.0.0.1:%1").arg(m_monitorPort);
 }
+QString NatsServerProcess::logPath() const
+{
+    return m_dir.filePath(QStringLiteral("nats-server.log"));
+}
+
+QString NatsServerProcess::logTail() const
+{
+    QFile log(logPath());
+    if (!log.open(QIODevice::ReadOnly))
+        return {};
+    const QList<QByteArray> lines = log.readAll().trimmed().split('\n');
+    return QString::fromUtf8(lines.mid(qMax(0, int(lines.size()) - 3)).join(" / "));
+}
+
 QString NatsServerProcess::error() const
 {
     return m_error;

@@ -45,9 +45,12 @@ public:
     QString url() const; ///< nats://127.0.0.1:<port>
     QString monitorUrl() const; ///< http://127.0.0.1:<monitorPort>
     QString error() const;
+    /// The server's log (standard output and error).
+    QString logPath() const;
 
 private:
     bool launch(int fixedPort);
+    QString logTail() const;
     Options m_options;
     QTemporaryDir m_dir;
     QProcess m_process;
