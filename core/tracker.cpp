@@ -977,7 +977,8 @@ constexpr int MaxPendingObserved = 200000;
 
 QString Tracker::monitorGid(QByteArrayView serverId, QByteArrayView serverName, quint64 natsCid)
 {
-    const QByteArrayView server = !serverName.isEmpty() ? serverName : serverId.first(std::min<qsizetype>(12, serverId.size()));
+    const QByteArrayView server
+        = !serverName.isEmpty() ? serverName : serverId.first(std::min<qsizetype>(12, serverId.size()));
     return QString::fromUtf8(server.data(), server.size()) + QLatin1Char('/') + QString::number(natsCid);
 }
 
@@ -1077,7 +1078,8 @@ void Tracker::Private::observeRequest(const NatsMessage &message)
 
 void Tracker::Private::expireObserved(qint64 now)
 {
-    const qint64 timeout = std::max<qint64>(settings.pendingTokenTimeoutMs, 3 * qint64(settings.pollIntervalMs));
+    const qint64 timeout
+        = std::max<qint64>(settings.pendingTokenTimeoutMs, 3 * qint64(settings.pollIntervalMs));
     pendingObserved.removeIf([&](const auto &it) { return now - it.value().atMs >= timeout; });
 }
 
@@ -1102,7 +1104,8 @@ void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
     };
 
     for (const MonitorSnapshot::Server &server : snapshot.servers) {
-        const QString serverLabel = QString::fromUtf8(server.name.isEmpty() ? server.id.left(12) : server.name);
+        const QString serverLabel
+            = QString::fromUtf8(server.name.isEmpty() ? server.id.left(12) : server.name);
         for (const MonitorClient &client : server.clients) {
             const QString gid = Tracker::monitorGid(server.id, server.name, client.cid);
             const QByteArray gidUtf8 = gid.toUtf8();
@@ -1120,18 +1123,32 @@ void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
                 }
             }
             if (native >= 0) {
-                if (existing != gatewayByGid.cend() && gateways[existing.value()].source == Source::Monitor) {
-                    // Seen by the monitor before its events arrived: one gateway, under its own gid.
-                    const quint32 duplicate = existing.value();
-                    std::vector<bool> mask(size_t(gateways.size()), false);
-                    mask[duplicate] = true;
-                    forEachConnectionOf(mask, [&](quint32 slot) {
+                const bool duplicate
+                    = existing != gatewayByGid.cend() && gateways[existing.value()].source == Source::Monitor;
+                // Seen by the monitor before its events arrived: one gateway, under its own gid,
+                // and one connection per cid, whose token its native source knows.
+                auto adopt = [&](quint32 slot) {
+                    Connection &c = at(slot);
+                    if (c.gateway != quint32(native))
                         moveConnection(slot, quint32(native));
-                        markUpdated(slot);
-                    });
-                    qCInfo(lcTracker) << "gateway" << gid << "is the native gateway"
-                                      << gateways[int(native)].gid;
-                    removeGateway(duplicate);
+                    if (c.source == Source::Monitor) {
+                        c.source = Source::Event;
+                        c.tokenUnknownSinceMs = 0;
+                    }
+                    markUpdated(slot);
+                };
+                for (const CompactId &cid : client.connectionIds) {
+                    const auto it = slotByCid.constFind(cid);
+                    if (it != slotByCid.cend() && at(it.value()).source == Source::Monitor)
+                        adopt(it.value());
+                }
+                if (duplicate) {
+                    std::vector<bool> mask(size_t(gateways.size()), false);
+                    mask[existing.value()] = true;
+                    forEachConnectionOf(mask, adopt);
+                    qCInfo(lcTracker)
+                        << "gateway" << gid << "is the native gateway" << gateways[int(native)].gid;
+                    removeGateway(existing.value());
                 }
                 continue;
             }
@@ -1152,7 +1169,8 @@ void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
                     endConnectionsOf(gateway, EndReason::GatewayRestarted);
                 }
                 const QString natsName = QString::fromUtf8(client.name);
-                const QString address = QString::fromUtf8(client.ip) + QLatin1Char(':') + QString::number(client.port);
+                const QString address
+                    = QString::fromUtf8(client.ip) + QLatin1Char(':') + QString::number(client.port);
                 Gateway &h = gateways[gateway];
                 if (h.natsName != natsName || h.natsAddress != address || h.server != serverLabel
                     || h.monitor != snapshot.scope || h.startedAtMs != client.startMs) {
