@@ -80,6 +80,11 @@ void LiveTracker::Private::onRequestFinished(const QList<NatsMessage> &replies)
     request.clear();
     if (!tracker->isPollInFlight())
         return; // cancelled, or replaced by someone else's poll
+    if (!connection->isConnected()) {
+        // The request may never have reached the gateways: their silence proves nothing.
+        tracker->cancelPoll();
+        return;
+    }
     for (const NatsMessage &reply : replies)
         tracker->handlePollReply(reply.data);
     tracker->endPoll();

@@ -12,6 +12,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -48,6 +49,48 @@ const QString PollSubject = QStringLiteral("system.connections");
 // payloads is summarised instead of drowning the log.
 constexpr int WarningsPerWindow = 10;
 constexpr qint64 WarningWindowMs = 10000;
+
+/**
+ * The key of the cid hashes. QHash hashes byte strings with SipHash, which costs
+ * as much as the rest of a connect event; a seeded multiply-xorshift hash over
+ * 8-byte words does for ids published by our own fleet (the seed still differs
+ * per process, as QHash's does).
+ */
+struct CidKey
+{
+    CompactId id;
+    CidKey() = default;
+    explicit CidKey(QByteArrayView bytes) : id(bytes) { }
+    explicit CidKey(const CompactId &id) : id(id) { }
+    friend bool operator==(const CidKey &a, const CidKey &b) { return a.id == b.id; }
+};
+
+inline quint64 mix(quint64 h)
+{
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
+
+size_t qHash(const CidKey &key, size_t seed)
+{
+    const QByteArrayView bytes = key.id.view();
+    const char *p = bytes.data();
+    qsizetype n = bytes.size();
+    quint64 h = quint64(seed) ^ (quint64(n) * 0x9e3779b97f4a7c15ull);
+    for (; n >= 8; n -= 8, p += 8) {
+        quint64 word;
+        std::memcpy(&word, p, 8);
+        h = mix(h ^ word) + 0x9e3779b97f4a7c15ull;
+    }
+    quint64 tail = 0;
+    std::memcpy(&tail, p, size_t(n));
+    return size_t(mix(h ^ tail));
+}
+
+// Most fleets have a handful of gateways: comparing a few gids beats hashing one.
+constexpr int LinearGidSearchLimit = 16;
 
 struct PendingToken
 {
@@ -104,8 +147,10 @@ public:
 
     // Connections.
     quint32 allocateSlot();
-    quint32 addConnection(QByteArrayView cid, quint32 gateway, Source source);
-    void removeConnection(quint32 slot, EndReason reason);
+    /// @p slotInHash: the cid's entry in slotByCid when the caller inserted it already.
+    quint32 addConnection(QByteArrayView cid, quint32 gateway, Source source, quint32 *slotInHash = nullptr);
+    /// @p inHash false when the caller already erased the cid from slotByCid.
+    void removeConnection(quint32 slot, EndReason reason, bool inHash = true);
     void moveConnection(quint32 slot, quint32 gateway);
     bool attachPendingToken(quint32 slot);
     void setToken(Connection &connection, QByteArray token, const QByteArray &tid);
@@ -140,21 +185,22 @@ public:
     quint32 slotCount = 0;
     std::vector<quint32> freeSlots; ///< free and announced: reusable
     std::vector<quint32> releasedSlots; ///< removed: free once changed() announced it
-    QHash<CompactId, quint32> slotByCid;
+    QHash<CidKey, quint32> slotByCid;
 
     // Gateways; indices are never reused, so a removed one can still be read.
     QVector<Gateway> gateways;
     QHash<QByteArray, quint32> gatewayByGid;
+    std::vector<std::pair<QByteArray, quint32>> activeGids; ///< the same, for a linear search
     QByteArray lastGid; ///< the gid of the previous event: most events repeat it
     quint32 lastGateway = 0;
     bool lastGidValid = false;
 
-    QHash<CompactId, PendingToken> pendingTokens;
+    QHash<CidKey, PendingToken> pendingTokens;
     std::deque<ClosedConnection> closed;
 
     // The poll in flight.
     bool pollInFlight = false;
-    QSet<CompactId> disconnectedSincePoll;
+    QSet<CidKey> disconnectedSincePoll;
     QSet<quint32> restartedSincePoll; ///< gateways that sent start or stop after beginPoll()
     QHash<quint32, PollReplyState> pollReplies; ///< by gateway index
     std::vector<quint32> pollMarkedSlots; ///< slots whose Poll* flags must be cleared
@@ -239,19 +285,21 @@ void Tracker::Private::connect(Protocol::Message &m)
     const quint32 gateway = gatewayFor(m.gid, Source::Event);
     bringUp(gateway);
 
-    const CompactId cid(m.cid);
+    const CidKey cid(m.cid);
     if (pollInFlight)
         disconnectedSincePoll.remove(cid);
     quint32 slot;
-    const auto it = slotByCid.constFind(cid);
-    if (it == slotByCid.cend()) {
-        slot = addConnection(m.cid, gateway, Source::Event);
+    // One lookup for both outcomes: operator[] inserts when the cid is new.
+    const qsizetype before = slotByCid.size();
+    quint32 &slotInHash = slotByCid[cid];
+    if (slotByCid.size() != before) {
+        slot = addConnection(m.cid, gateway, Source::Event, &slotInHash);
         Connection &c = at(slot);
         if (!m.remoteAddr.isEmpty() || !m.host.isEmpty())
             c.details = makeDetails({}, m.remoteAddr, m.host);
         attachPendingToken(slot);
     } else {
-        slot = it.value();
+        slot = slotInHash;
         Connection &c = at(slot);
         bool changed = false;
         if (c.gateway != gateway) {
@@ -278,18 +326,21 @@ void Tracker::Private::disconnect(const Protocol::Message &m)
     // The gateway is alive: it publishes.
     bringUp(gatewayFor(m.gid, Source::Event));
 
-    const CompactId cid(m.cid);
+    const CidKey cid(m.cid);
     if (pollInFlight)
         disconnectedSincePoll.insert(cid);
     pendingTokens.remove(cid);
-    const auto it = slotByCid.constFind(cid);
-    if (it != slotByCid.cend())
-        removeConnection(it.value(), EndReason::Disconnected);
+    const auto it = slotByCid.find(cid);
+    if (it != slotByCid.end()) {
+        const quint32 slot = it.value();
+        slotByCid.erase(it);
+        removeConnection(slot, EndReason::Disconnected, false);
+    }
 }
 
 void Tracker::Private::token(Protocol::Message &m)
 {
-    const CompactId cid(m.cid);
+    const CidKey cid(m.cid);
     const auto it = slotByCid.constFind(cid);
     if (it == slotByCid.cend()) {
         // Tokens come from another publisher than the gateway and can overtake the connect.
@@ -367,7 +418,7 @@ void Tracker::Private::pollReply(Protocol::Message &m)
     pollConnectionsListed += int(m.connections.size());
     pollMarkedSlots.reserve(pollMarkedSlots.size() + m.connections.size());
     for (Protocol::ConnectionEntry &entry : m.connections) {
-        const CompactId cid(entry.cid);
+        const CidKey cid(entry.cid);
         quint32 slot;
         const auto it = slotByCid.constFind(cid);
         if (it == slotByCid.cend()) {
@@ -426,7 +477,8 @@ quint32 Tracker::Private::allocateSlot()
     return slot;
 }
 
-quint32 Tracker::Private::addConnection(QByteArrayView cid, quint32 gateway, Source source)
+quint32 Tracker::Private::addConnection(QByteArrayView cid, quint32 gateway, Source source,
+                                        quint32 *slotInHash)
 {
     const quint32 slot = allocateSlot();
     Connection &c = at(slot);
@@ -438,7 +490,10 @@ quint32 Tracker::Private::addConnection(QByteArrayView cid, quint32 gateway, Sou
     c.source = source;
     c.state = gateways[gateway].state == GatewayState::Stale ? ConnectionState::Stale : ConnectionState::Live;
     flags[slot] = Live | Occupied;
-    slotByCid.insert(c.cid, slot);
+    if (slotInHash)
+        *slotInHash = slot;
+    else
+        slotByCid.insert(CidKey(c.cid), slot);
     ++gateways[gateway].connectionCount;
     ++connects;
     markGatewaysChanged();
@@ -446,16 +501,22 @@ quint32 Tracker::Private::addConnection(QByteArrayView cid, quint32 gateway, Sou
     return slot;
 }
 
-void Tracker::Private::removeConnection(quint32 slot, EndReason reason)
+void Tracker::Private::removeConnection(quint32 slot, EndReason reason, bool inHash)
 {
     Connection &c = at(slot);
     flags[slot] &= ~Live;
-    slotByCid.remove(c.cid);
+    if (inHash)
+        slotByCid.remove(CidKey(c.cid));
     Gateway &g = gateways[c.gateway];
     --g.connectionCount;
     ++disconnects;
     if (settings.closedHistoryLimit > 0) {
-        closed.push_back(ClosedConnection { c, g.gid, clock->nowMs(), reason });
+        // Built in place: a connection copy costs more than the rest of a disconnect.
+        ClosedConnection &entry = closed.emplace_back();
+        entry.connection = c;
+        entry.gid = g.gid;
+        entry.endedAtMs = clock->nowMs();
+        entry.reason = reason;
         ++closedPushed;
         while (closed.size() > size_t(settings.closedHistoryLimit)) {
             closed.pop_front();
@@ -482,7 +543,7 @@ bool Tracker::Private::attachPendingToken(quint32 slot)
     if (pendingTokens.isEmpty())
         return false;
     Connection &c = at(slot);
-    const auto it = pendingTokens.find(c.cid);
+    const auto it = pendingTokens.find(CidKey(c.cid));
     if (it == pendingTokens.end())
         return false;
     setToken(c, std::move(it->token), it->tid);
@@ -545,17 +606,25 @@ quint32 Tracker::Private::gatewayFor(const QByteArray &gid, Source source)
 {
     if (lastGidValid && gid == lastGid)
         return lastGateway;
-    quint32 index;
-    const auto it = gatewayByGid.constFind(gid);
-    if (it != gatewayByGid.cend()) {
-        index = it.value();
+    quint32 index = quint32(gateways.size());
+    if (activeGids.size() <= size_t(LinearGidSearchLimit)) {
+        for (const auto &[knownGid, knownIndex] : activeGids) {
+            if (knownGid == gid) {
+                index = knownIndex;
+                break;
+            }
+        }
     } else {
+        index = gatewayByGid.value(gid, index);
+    }
+    if (index == quint32(gateways.size())) {
         Gateway g;
         g.gid = QString::fromUtf8(gid);
         g.source = source;
         index = quint32(gateways.size());
         gateways.append(g);
         gatewayByGid.insert(gid, index);
+        activeGids.emplace_back(gid, index);
         markGatewaysChanged();
         qCDebug(lcTracker) << "new gateway" << g.gid << "from" << toString(source);
     }
@@ -583,6 +652,9 @@ void Tracker::Private::removeGateway(quint32 gateway)
     Gateway &g = gateways[gateway];
     g.removed = true;
     gatewayByGid.removeIf([gateway](const auto &it) { return it.value() == gateway; });
+    activeGids.erase(std::remove_if(activeGids.begin(), activeGids.end(),
+                                    [gateway](const auto &entry) { return entry.second == gateway; }),
+                     activeGids.end());
     if (lastGateway == gateway)
         lastGidValid = false;
     pollReplies.remove(gateway);
@@ -886,7 +958,7 @@ void Tracker::expire()
     d->expireObserved(now);
     for (auto it = d->pendingTokens.begin(); it != d->pendingTokens.end();) {
         if (now - it->receivedAtMs >= d->settings.pendingTokenTimeoutMs) {
-            qCDebug(lcTracker) << "dropping the token of" << it.key().toString()
+            qCDebug(lcTracker) << "dropping the token of" << it.key().id.toString()
                                << ": its connection never appeared";
             it = d->pendingTokens.erase(it);
         } else {
@@ -913,6 +985,7 @@ void Tracker::clear()
             d->removeGateway(quint32(index));
     }
     d->gatewayByGid.clear();
+    d->activeGids.clear();
     d->lastGidValid = false;
     d->pendingTokens.clear();
     d->pendingObserved.clear();
@@ -941,7 +1014,7 @@ const Connection *Tracker::connectionAt(quint32 slot) const
 
 qint64 Tracker::slotOf(QByteArrayView cid) const
 {
-    const auto it = d->slotByCid.constFind(CompactId(cid));
+    const auto it = d->slotByCid.constFind(CidKey(cid));
     return it == d->slotByCid.cend() ? -1 : qint64(it.value());
 }
 
