@@ -243,7 +243,7 @@ public:
     {
         return g.source == Source::Monitor && g.state == GatewayState::Stale;
     }
-    QHash<CompactId, Observed> pendingObserved; ///< seen in requests before the connection
+    QHash<CidKey, Observed> pendingObserved; ///< seen in requests before the connection
     qint64 observingSinceMs = 0;
 };
 
@@ -1065,7 +1065,7 @@ void Tracker::Private::initMonitorConnection(quint32 slot, qint64 now)
     c.tokenUnknownSinceMs = watchedSinceConnect ? 0 : now;
     attachPendingToken(slot);
     if (!pendingObserved.isEmpty()) {
-        const auto it = pendingObserved.find(c.cid);
+        const auto it = pendingObserved.find(CidKey(c.cid));
         if (it != pendingObserved.end()) {
             applyObserved(c, *it);
             pendingObserved.erase(it);
@@ -1124,18 +1124,18 @@ void Tracker::Private::observeRequest(const NatsMessage &message)
         return;
     observed.atMs = clock->nowMs();
     const CompactId cid(cidText);
-    const auto it = slotByCid.constFind(cid);
+    const auto it = slotByCid.constFind(CidKey(cid));
     if (it != slotByCid.cend()) {
         if (applyObserved(at(it.value()), observed))
             markUpdated(it.value());
         return;
     }
     // Requests usually come before the next connz poll lists their connection.
-    auto pending = pendingObserved.find(cid);
+    auto pending = pendingObserved.find(CidKey(cid));
     if (pending == pendingObserved.end()) {
         if (pendingObserved.size() >= MaxPendingObserved)
             return;
-        pendingObserved.insert(cid, observed);
+        pendingObserved.insert(CidKey(cid), observed);
         return;
     }
     if (observed.hasToken) {
@@ -1189,7 +1189,7 @@ void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
             // A native gateway holds conn.<cid>.* subscriptions too: it is tracked by its events.
             qint64 native = -1;
             for (const CompactId &cid : client.connectionIds) {
-                const auto it = slotByCid.constFind(cid);
+                const auto it = slotByCid.constFind(CidKey(cid));
                 if (it != slotByCid.cend() && gateways[at(it.value()).gateway].source != Source::Monitor) {
                     native = at(it.value()).gateway;
                     break;
@@ -1211,7 +1211,7 @@ void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
                     markUpdated(slot);
                 };
                 for (const CompactId &cid : client.connectionIds) {
-                    const auto it = slotByCid.constFind(cid);
+                    const auto it = slotByCid.constFind(CidKey(cid));
                     if (it != slotByCid.cend() && at(it.value()).source == Source::Monitor)
                         adopt(it.value());
                 }
@@ -1262,7 +1262,7 @@ void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
             present[gateway] = true;
 
             for (const CompactId &cid : client.connectionIds) {
-                const auto it = slotByCid.constFind(cid);
+                const auto it = slotByCid.constFind(CidKey(cid));
                 if (it == slotByCid.cend()) {
                     const quint32 slot = addConnection(cid.view(), gateway, Source::Monitor);
                     initMonitorConnection(slot, now);
