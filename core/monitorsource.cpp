@@ -175,7 +175,7 @@ void MonitorSource::Private::httpGet(Endpoint *e, const QUrl &url,
     QObject::connect(
         reply, &QNetworkReply::finished, q, [this, e, reply, generation, done = std::move(done)] {
             reply->deleteLater();
-            if (generation != e->generation)
+            if (!isCurrent(e, generation))
                 return; // removed, or a newer read started
             e->reply = nullptr;
             const int httpStatus = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
