@@ -4,6 +4,7 @@
 #include "fakestockgateway.h"
 #include "monitorsource.h"
 #include "natsserver.h"
+#include "observer.h"
 #include "tracker.h"
 
 #include <QSignalSpy>
@@ -370,6 +371,75 @@ private Q_SLOTS:
             5000);
         QVERIFY(poll(http));
         QCOMPARE(tracked(viaHttp), truth({ { gidA, &a } }));
+    }
+
+    void observerNeverAnswersAndGivesTokens()
+    {
+        NatsServer server(serverOptions(true));
+        QVERIFY2(server.start(), qPrintable(server.error()));
+        NatsOptions options;
+        options.urls = { server.url() };
+        // A service in a queue group (as services scale) and a plain one, both answering.
+        NatsConnection service;
+        QVERIFY(service.open(options));
+        QTRY_VERIFY_WITH_TIMEOUT(service.isConnected(), 5000);
+        int authReceived = 0;
+        NatsSubscription *auth = service.subscribe("auth.demo.login", "services");
+        QObject::connect(auth, &NatsSubscription::received, [&](const QList<NatsMessage> &messages) {
+            for (const NatsMessage &m : messages) {
+                ++authReceived;
+                service.publish(m.reply, R"({"result":null})");
+            }
+        });
+        NatsSubscription *access = service.subscribe("access.>");
+        QObject::connect(access, &NatsSubscription::received, [&](const QList<NatsMessage> &messages) {
+            for (const NatsMessage &m : messages)
+                service.publish(m.reply, R"({"result":{"get":true}})");
+        });
+        QVERIFY(service.flush());
+
+        FakeStockGateway gateway;
+        QVERIFY(gateway.open(server.url()));
+        const QByteArray cid = gateway.connect();
+
+        NatsConnection watcher;
+        QVERIFY(watcher.open(options));
+        QTRY_VERIFY_WITH_TIMEOUT(watcher.isConnected(), 5000);
+        Tracker tracker(fastSettings());
+        Observer observer(&watcher, &tracker);
+        QTRY_VERIFY_WITH_TIMEOUT(observer.isObserving(), 5000);
+        QVERIFY(watcher.flush());
+        MonitorSource source(&tracker);
+        source.addEndpoint(QUrl(server.monitorUrl()));
+
+        // The gateway's requests, as stock Resgate sends them: exactly one answer each, from the service.
+        auto ask = [&](const QByteArray &subject, const QByteArray &payload) {
+            QList<NatsMessage> replies;
+            NatsRequest *request = gateway.nats().request(subject, payload, 300, 3000);
+            QObject::connect(request, &NatsRequest::finished,
+                             [&](const QList<NatsMessage> &r) { replies = r; });
+            return QTest::qWaitFor([&] { return !replies.isEmpty(); }, 5000) ? replies
+                                                                             : QList<NatsMessage> {};
+        };
+        const QList<NatsMessage> authReplies
+            = ask("auth.demo.login",
+                  R"({"token":null,"cid":")" + cid + R"(","remoteAddr":"10.1.2.3:5555","host":"gw:8080"})");
+        QCOMPARE(authReplies.size(), 1);
+        QCOMPARE(authReplies.first().data, QByteArray(R"({"result":null})"));
+        const QList<NatsMessage> accessReplies
+            = ask("access.example.model", R"({"token":{"userId":42},"cid":")" + cid + R"("})");
+        QCOMPARE(accessReplies.size(), 1);
+        QCOMPARE(authReceived, 1);
+        QTRY_VERIFY_WITH_TIMEOUT(observer.requestsSeen() >= 2, 5000);
+
+        QVERIFY(poll(source));
+        const qint64 slot = tracker.slotOf(cid);
+        QVERIFY(slot >= 0);
+        const Connection *c = tracker.connectionAt(quint32(slot));
+        QVERIFY(c->isTokenKnown());
+        QCOMPARE(c->token, QByteArray(R"({"userId":42})"));
+        QCOMPARE(c->remoteAddr(), QByteArray("10.1.2.3:5555"));
+        QCOMPARE(c->host(), QByteArray("gw:8080"));
     }
 
     void systemEndpointScopedToAccount()
