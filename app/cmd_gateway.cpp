@@ -178,6 +178,8 @@ int runGateway(const QStringList &arguments)
     if (!NatsCli::readOptions(parser, &natsOptions, &error))
         return fail(command, error, 2);
     natsOptions.name = QStringLiteral("reswatch gateway");
+    // A stock-mode gateway holds one subscription per client: tens of thousands of threads otherwise.
+    natsOptions.sharedDeliveryThread = true;
 
     const QString fileLimitWarning = raiseOpenFileLimit();
     SignalWatcher signalWatcher;
