@@ -467,12 +467,15 @@ qsizetype decodeInto(QByteArrayView contents, char *out)
     return o - out;
 }
 
-// Compares raw key text (between the quotes) with a decoded name.
+// Compares raw key text (between the quotes) with a decoded name. Escapes only
+// ever shorten the text, which settles most keys by their length alone.
 bool keyEquals(QByteArrayView rawKey, QByteArrayView name)
 {
-    if (!rawKey.contains('\\'))
-        return rawKey == name;
     if (rawKey.size() < name.size())
+        return false;
+    if (rawKey.size() == name.size())
+        return rawKey == name && !rawKey.contains('\\');
+    if (!rawKey.contains('\\'))
         return false;
     QVarLengthArray<char, 256> buffer(rawKey.size());
     const qsizetype length = decodeInto(rawKey, buffer.data());
@@ -593,11 +596,10 @@ bool stringEquals(Value string, QByteArrayView utf8)
 
 QByteArray compact(Value value)
 {
+    if (value.type != Type::Object && value.type != Type::Array)
+        return value.raw.toByteArray();
     const char *p = value.raw.data();
     const char *end = p + value.raw.size();
-    if (value.type == Type::String || value.type == Type::Number || value.type == Type::Bool
-        || value.type == Type::Null)
-        return value.raw.toByteArray();
     QByteArray out(value.raw.size(), Qt::Uninitialized);
     char *o = out.data();
     while (p < end) {

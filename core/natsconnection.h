@@ -33,6 +33,11 @@ struct RESWATCH_CORE_EXPORT NatsOptions
     QString keyFile; ///< TLS: client key
     int reconnectWaitMs = 250; ///< first reconnect delay; doubles up to maxReconnectWaitMs
     int maxReconnectWaitMs = 5000;
+    /// Per subscription: messages received but not yet delivered to the owning thread, beyond
+    /// which new ones are dropped (counted in NatsSubscription::droppedCount(), reported through
+    /// NatsConnection::errorOccurred). Generous, because the tracker ingests bursts of millions.
+    int maxPendingMessages = 4 * 1024 * 1024;
+    int maxPendingBytes = 1024 * 1024 * 1024;
 
     /// `NATS_URL` split on commas, as in NATS's own tools, else nats://127.0.0.1:4222.
     static QStringList defaultUrls();

@@ -25,8 +25,16 @@ struct TrackerSettings
 
 /**
  * What changed since the previous changed() signal. Slots are indices for
- * Tracker::connectionAt(); a slot in removed() stays readable until the signal
- * returns and is only reused after it.
+ * Tracker::connectionAt(), each list sorted ascending and free of duplicates;
+ * a slot in removed() stays readable until the signal returns and is only
+ * reused after it. A connection added and removed within one period appears in
+ * neither list; one added then updated appears only in added; one updated then
+ * removed only in removed.
+ *
+ * The closed history changes by closedDropped entries at its front (entries
+ * that were there at the previous signal) and closedAppended at its back
+ * (entries still present), so a model removes the first closedDropped rows and
+ * appends closedAppended rows.
  */
 struct ChangeSet
 {
@@ -84,17 +92,22 @@ public:
     void handlePollReply(const QByteArray &payload);
     /// The poll's replies are all in: reconcile, count missed polls.
     void endPoll();
+    /// Forgets the poll in flight without counting missed polls (the request could not be sent,
+    /// or the NATS connection was lost while collecting replies). What its replies added stays.
+    void cancelPoll();
     bool isPollInFlight() const;
     /// Time-based rules: drop expired pending tokens, remove gateways past their grace period.
     void expire();
-    /// Forgets everything (a new NATS server, for example).
+    /// Forgets every connection, gateway, pending token and closed entry (a new NATS server, for
+    /// example), announcing the removals through changed(). stats() keeps counting.
     void clear();
 
     // Reads.
     int connectionCount() const;
     /// One past the highest slot in use; slots below it may be free.
     quint32 slotCount() const;
-    /// The connection in @p slot, or nullptr when the slot is free.
+    /// The connection in @p slot, or nullptr when the slot is free. A connection removed since
+    /// the last changed() stays readable here (but not through slotOf()) until that signal returns.
     const Connection *connectionAt(quint32 slot) const;
     /// The slot of @p cid, or -1.
     qint64 slotOf(QByteArrayView cid) const;

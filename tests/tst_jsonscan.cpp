@@ -1,6 +1,7 @@
 #include "jsonscan_p.h"
 
 #include <QJsonDocument>
+#include <QRandomGenerator>
 #include <QTest>
 
 using namespace ResWatch;
@@ -48,6 +49,8 @@ private Q_SLOTS:
     void find();
     void compact_data();
     void compact();
+    void truncationsAreRejected();
+    void mutationsAreHandled();
 };
 
 void TestJsonScan::parse_data()
@@ -316,6 +319,65 @@ void TestJsonScan::compact()
     const Value value = JsonScan::parse(json);
     QVERIFY(value.isValid());
     QCOMPARE(JsonScan::compact(value), compact);
+}
+
+static const QByteArray sample
+    = R"({"gid":"gw-1","connections":{"a1":{"token":{"u":[1,-2.5e3,true,false,null],"s":"x\"\\\u00e9\ud83d\ude00"},"tid":"t"}},"part":1,"parts":2})";
+
+// Every proper prefix of a document that ends with its closing brace is incomplete.
+void TestJsonScan::truncationsAreRejected()
+{
+    QVERIFY(JsonScan::parse(sample).isValid());
+    for (qsizetype length = 0; length < sample.size(); ++length) {
+        QByteArray error;
+        QVERIFY2(!JsonScan::parse(sample.first(length), &error).isValid(), sample.first(length).constData());
+        QVERIFY(!error.isEmpty());
+    }
+}
+
+// Random byte changes: never a crash or a read outside the text (checked under ASan),
+// and whatever parse() accepts, the other functions handle and QJsonDocument accepts too.
+void TestJsonScan::mutationsAreHandled()
+{
+    QRandomGenerator random(20261204);
+    const char alphabet[] = "{}[]\":,.-+0123456789eE \\ntfalsu\x01\xff";
+    int accepted = 0;
+    for (int round = 0; round < 20000; ++round) {
+        QByteArray text = sample;
+        const int changes = 1 + int(random.bounded(3));
+        for (int c = 0; c < changes; ++c) {
+            const int at = int(random.bounded(int(text.size())));
+            switch (random.bounded(3)) {
+            case 0:
+                text[at] = alphabet[random.bounded(int(sizeof alphabet - 1))];
+                break;
+            case 1:
+                text.remove(at, 1);
+                break;
+            default:
+                text.insert(at, alphabet[random.bounded(int(sizeof alphabet - 1))]);
+                break;
+            }
+        }
+        const Value value = JsonScan::parse(text);
+        if (!value.isValid())
+            continue;
+        ++accepted;
+        if (!text.contains('\xff')) { // Qt rejects invalid UTF-8, which we pass through
+            QJsonParseError qtError;
+            QJsonDocument::fromJson(text, &qtError);
+            QVERIFY2(qtError.error == QJsonParseError::NoError, text.constData());
+        }
+        const QByteArray compacted = JsonScan::compact(value);
+        QVERIFY2(JsonScan::parse(compacted).isValid(), compacted.constData());
+        JsonScan::forEachMember(value, [](QByteArrayView, Value member) {
+            JsonScan::forEachMember(member, [](QByteArrayView, Value) {});
+            JsonScan::decodeString(member);
+        });
+        const QByteArrayView path[] = { "connections", "a1", "token", "s" };
+        JsonScan::decodeString(JsonScan::find(value, path, 4));
+    }
+    QVERIFY(accepted > 1000);
 }
 
 QTEST_GUILESS_MAIN(TestJsonScan)

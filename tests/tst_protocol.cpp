@@ -1,6 +1,7 @@
 #include "jsonscan_p.h"
 #include "protocol.h"
 
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QTest>
 
@@ -83,6 +84,7 @@ private Q_SLOTS:
     void connectionsReplyRoundTrip_data();
     void connectionsReplyRoundTrip();
     void capturedResgateToken();
+    void mutatedRepliesAreHandled();
 };
 
 void TestProtocol::parseEvent_data()
@@ -492,13 +494,15 @@ void TestProtocol::connectionsReplyRoundTrip_data()
     QTest::addColumn<int>("tokenSize");
     QTest::addColumn<qsizetype>("maxPayload");
     QTest::addColumn<int>("expectedParts"); // -1: more than one, any number
+    QTest::addColumn<int>("oversized"); // index of an entry with a token too big for any part, or -1
 
-    QTest::newRow("no connections") << 0 << 0 << qsizetype(1024 * 1024) << 1;
-    QTest::newRow("fits in one") << 100 << 60 << qsizetype(1024 * 1024) << 1;
-    QTest::newRow("one too big stays whole") << 1 << 500 << qsizetype(100) << 1;
-    QTest::newRow("each in its own part") << 5 << 200 << qsizetype(100) << 5;
-    QTest::newRow("50,000 at 1 MiB") << 50000 << 60 << qsizetype(1024 * 1024) << -1;
-    QTest::newRow("50,000 at 64 KiB") << 50000 << 60 << qsizetype(64 * 1024) << -1;
+    QTest::newRow("no connections") << 0 << 0 << qsizetype(1024 * 1024) << 1 << -1;
+    QTest::newRow("fits in one") << 100 << 60 << qsizetype(1024 * 1024) << 1 << -1;
+    QTest::newRow("one too big stays whole") << 1 << 500 << qsizetype(100) << 1 << -1;
+    QTest::newRow("each in its own part") << 5 << 200 << qsizetype(100) << 5 << -1;
+    QTest::newRow("one oversized among small ones") << 12 << 60 << qsizetype(400) << -1 << 6;
+    QTest::newRow("50,000 at 1 MiB") << 50000 << 60 << qsizetype(1024 * 1024) << -1 << -1;
+    QTest::newRow("50,000 at 64 KiB") << 50000 << 60 << qsizetype(64 * 1024) << -1 << -1;
 }
 
 void TestProtocol::connectionsReplyRoundTrip()
@@ -507,9 +511,12 @@ void TestProtocol::connectionsReplyRoundTrip()
     QFETCH(int, tokenSize);
     QFETCH(qsizetype, maxPayload);
     QFETCH(int, expectedParts);
+    QFETCH(int, oversized);
 
     const QByteArray gid = "gw-\"east\"-1";
-    const std::vector<ConnectionEntry> input = makeEntries(count, tokenSize);
+    std::vector<ConnectionEntry> input = makeEntries(count, tokenSize);
+    if (oversized >= 0)
+        input[size_t(oversized)].token = "\"" + QByteArray(int(maxPayload), 'x') + "\"";
     const std::vector<QByteArray> payloads = Protocol::connectionsReplyPayloads(gid, input, maxPayload);
     if (expectedParts > 0)
         QCOMPARE(int(payloads.size()), expectedParts);
@@ -534,7 +541,7 @@ void TestProtocol::connectionsReplyRoundTrip()
     }
     QCOMPARE(merged.size(), input.size());
     QVERIFY(merged == input);
-    if (n > 1 && tokenSize == 60) {
+    if (n > 1 && tokenSize == 60 && oversized < 0) {
         // Parts are filled, not just under the limit: all but the last within one entry of it.
         for (int i = 0; i + 1 < n; ++i)
             QVERIFY(payloads[size_t(i)].size() > maxPayload - 200);
@@ -551,6 +558,36 @@ void TestProtocol::capturedResgateToken()
     QCOMPARE(result.message.cid, QByteArray("dc9dgu5qmd2ttjddp3dg"));
     QCOMPARE(result.message.token, QByteArray(R"({"userId":42,"role":"guest"})"));
     QCOMPARE(result.message.tid, QByteArray("tid-42"));
+}
+
+// Damaged replies: never a crash, and what is accepted still holds only valid cids.
+void TestProtocol::mutatedRepliesAreHandled()
+{
+    const std::vector<QByteArray> payloads
+        = Protocol::connectionsReplyPayloads("gw-1", makeEntries(20, 40), 1200);
+    QCOMPARE(payloads.size(), size_t(2));
+    QRandomGenerator random(42);
+    const char alphabet[] = "{}[]\":,.-0123456789 \\nul*>";
+    int accepted = 0;
+    for (int round = 0; round < 5000; ++round) {
+        QByteArray payload = payloads[size_t(round % 2)];
+        const int at = int(random.bounded(int(payload.size())));
+        if (random.bounded(2))
+            payload[at] = alphabet[random.bounded(int(sizeof alphabet - 1))];
+        else
+            payload.remove(at, 1);
+        const Protocol::ParseResult result = Protocol::parseConnectionsReply(payload);
+        if (!result.ok()) {
+            QVERIFY(result.message.connections.empty());
+            continue;
+        }
+        ++accepted;
+        QVERIFY(!result.message.gid.isEmpty());
+        QVERIFY(result.message.part >= 1 && result.message.part <= result.message.parts);
+        for (const ConnectionEntry &entry : result.message.connections)
+            QVERIFY2(Protocol::isEventSubject("conn." + entry.cid + ".connect"), entry.cid.constData());
+    }
+    QVERIFY(accepted > 100);
 }
 
 QTEST_GUILESS_MAIN(TestProtocol)
