@@ -10,7 +10,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
-#include <QMutex>
 #include <QNetworkRequest>
 #include <QPointer>
 #include <QTcpServer>
@@ -28,13 +27,11 @@ namespace ResWatch {
 
 namespace {
 
-// Every gateway of the process draws from one generator, so cids stay unique
-// when tests or the demo run several gateways side by side.
+// Every gateway of the process draws from one (thread-safe) generator, so cids
+// stay unique when tests or the demo run several gateways side by side.
 QByteArray nextCid()
 {
-    static QMutex mutex;
     static XidGenerator generator;
-    QMutexLocker locker(&mutex);
     return generator.next();
 }
 
