@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include "demoauthservice.h"
+#include "duration.h"
 #include "emulatedgateway.h"
 #include "natscli.h"
 #include "natsconnection.h"
@@ -57,75 +58,63 @@ bool parseListen(const QString &text, QHostAddress *address, quint16 *port)
     return true;
 }
 
-// Go-style durations as Resgate takes them: "3s", "500ms", "1m"; a bare number is seconds.
-int parseDurationMs(const QString &text)
-{
-    static const QRegularExpression pattern(QStringLiteral("^(\\d+(?:\\.\\d+)?)(ms|s|m)?$"));
-    const QRegularExpressionMatch match = pattern.match(text.trimmed());
-    if (!match.hasMatch())
-        return -1;
-    const double value = match.captured(1).toDouble();
-    const QString unit = match.captured(2);
-    const double ms = unit == QLatin1String("ms") ? value : unit == QLatin1String("m") ? value * 60000 : value * 1000;
-    if (ms < 1 || ms > 3600 * 1000)
-        return -1;
-    return int(ms);
-}
-
 // Each WebSocket client costs a file descriptor; the default soft limit (often
-// 1024) would cap the gateway far below what a load test needs.
-void raiseOpenFileLimit(const QString &command)
+// 1024) would cap the gateway far below what a load test needs. Returns a
+// warning for the user when the limit stays low.
+QString raiseOpenFileLimit()
 {
     constexpr rlim_t Wanted = 65536;
     rlimit limit {};
     if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
-        return;
+        return {};
     if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < Wanted) {
         // Only a privileged process may raise the hard limit; try, quietly.
-        rlimit higher { Wanted, Wanted };
-        if (setrlimit(RLIMIT_NOFILE, &higher) == 0) {
-            printLine(stdout, QStringLiteral("%1: open-file limit raised to %2").arg(command).arg(Wanted));
-            return;
-        }
+        const rlimit higher { Wanted, Wanted };
+        if (setrlimit(RLIMIT_NOFILE, &higher) == 0)
+            return {};
     }
     if (limit.rlim_cur < limit.rlim_max) {
         const rlim_t old = limit.rlim_cur;
         limit.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-            printLine(stderr, QStringLiteral("%1: cannot raise the open-file limit from %2: %3")
-                                  .arg(command)
-                                  .arg(quint64(old))
-                                  .arg(QString::fromLocal8Bit(std::strerror(errno))));
-            return;
-        }
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+            return QStringLiteral(
+                       "cannot raise the open-file limit from %1 (%2), so at most about %3 clients "
+                       "can connect")
+                .arg(quint64(old))
+                .arg(QString::fromLocal8Bit(std::strerror(errno)))
+                .arg(quint64(old) > 64 ? quint64(old) - 64 : 0);
     }
     if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < Wanted)
-        printLine(stderr, QStringLiteral("%1: the open-file limit is %2, so at most about %3 clients can connect "
-                                         "(raise it with ulimit -n)")
-                              .arg(command)
-                              .arg(quint64(limit.rlim_cur))
-                              .arg(quint64(limit.rlim_cur) - 64));
+        return QStringLiteral(
+                   "the open-file limit is %1 (hard limit), so at most about %2 clients can connect; "
+                   "raise it with ulimit -Hn as root")
+            .arg(quint64(limit.rlim_cur))
+            .arg(quint64(limit.rlim_cur) - 64);
+    return {};
 }
 
 // Says when NATS is there and when it is not, without flooding the terminal.
-void reportNatsStatus(const QString &command, NatsConnection *nats, const NatsOptions &options, QObject *context)
+void reportNatsStatus(const QString &command, NatsConnection *nats, const NatsOptions &options,
+                      QObject *context)
 {
     const QString urls = NatsCli::describeUrls(options);
-    QObject::connect(nats, &NatsConnection::statusChanged, context,
-                     [command, nats, urls](NatsConnection::Status status) {
-                         if (status == NatsConnection::Status::Connected)
-                             printLine(stdout, QStringLiteral("%1: connected to NATS at %2")
-                                                   .arg(command, nats->connectedUrl()));
-                         else if (status == NatsConnection::Status::Reconnecting)
-                             printLine(stderr, QStringLiteral("%1: lost the NATS connection; reconnecting to %2")
-                                                   .arg(command, urls));
-                     });
+    QObject::connect(
+        nats, &NatsConnection::statusChanged, context, [command, nats, urls](NatsConnection::Status status) {
+            if (status == NatsConnection::Status::Connected)
+                printLine(stdout,
+                          QStringLiteral("%1: connected to NATS at %2").arg(command, nats->connectedUrl()));
+            else if (status == NatsConnection::Status::Reconnecting)
+                printLine(
+                    stderr,
+                    QStringLiteral("%1: lost the NATS connection; reconnecting to %2").arg(command, urls));
+        });
     QTimer::singleShot(NatsPatienceMs, context, [command, nats, urls] {
         if (!nats->isConnected())
-            printLine(stderr, QStringLiteral("%1: waiting for NATS at %2 (%3); still trying")
-                                  .arg(command, urls,
-                                       nats->lastError().isEmpty() ? QStringLiteral("no answer")
-                                                                   : nats->lastError()));
+            printLine(
+                stderr,
+                QStringLiteral("%1: waiting for NATS at %2 (%3); still trying")
+                    .arg(command, urls,
+                         nats->lastError().isEmpty() ? QStringLiteral("no answer") : nats->lastError()));
     });
 }
 
@@ -145,12 +134,14 @@ int runGateway(const QStringList &arguments)
           QStringLiteral("Address and port for WebSocket clients (default 127.0.0.1:8080; ':8080' for every "
                          "interface; port 0 picks a free one)."),
           QStringLiteral("host:port"), QStringLiteral("127.0.0.1:8080") },
-        { QStringLiteral("gid"), QStringLiteral("Gateway id (default: gw-<host>-<pid>)."), QStringLiteral("id") },
+        { QStringLiteral("gid"), QStringLiteral("Gateway id (default: gw-<host>-<pid>)."),
+          QStringLiteral("id") },
         { QStringLiteral("auth-timeout"),
           QStringLiteral("How long to wait for a service to answer an auth request (default 3s)."),
           QStringLiteral("duration"), QStringLiteral("3s") },
         { QStringLiteral("stock"),
-          QStringLiteral("Behave like stock Resgate v1.8.0: no tracking events, no system.connections replies.") },
+          QStringLiteral(
+              "Behave like stock Resgate v1.8.0: no tracking events, no system.connections replies.") },
     });
     NatsCli::addOptions(parser);
     if (!parser.parse(arguments))
@@ -160,20 +151,23 @@ int runGateway(const QStringList &arguments)
         return 0;
     }
     if (!parser.positionalArguments().isEmpty())
-        return fail(command, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
+        return fail(command,
+                    QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
 
     EmulatedGateway::Options options;
     const QString listen = parser.value(QStringLiteral("listen"));
     if (!parseListen(listen, &options.address, &options.port))
         return fail(command,
-                    QStringLiteral("invalid --listen '%1': expected host:port, for example 127.0.0.1:8080").arg(listen),
+                    QStringLiteral("invalid --listen '%1': expected host:port, for example 127.0.0.1:8080")
+                        .arg(listen),
                     2);
-    options.authTimeoutMs = parseDurationMs(parser.value(QStringLiteral("auth-timeout")));
-    if (options.authTimeoutMs < 0)
+    const qint64 authTimeoutMs = parseDurationMs(parser.value(QStringLiteral("auth-timeout")));
+    if (authTimeoutMs < 1 || authTimeoutMs > 3600 * 1000)
         return fail(command,
                     QStringLiteral("invalid --auth-timeout '%1': expected a duration such as 3s or 500ms")
                         .arg(parser.value(QStringLiteral("auth-timeout"))),
                     2);
+    options.authTimeoutMs = int(authTimeoutMs);
     options.gid = parser.value(QStringLiteral("gid"));
     if (parser.isSet(QStringLiteral("gid")) && options.gid.trimmed().isEmpty())
         return fail(command, QStringLiteral("--gid must not be empty"), 2);
@@ -184,8 +178,10 @@ int runGateway(const QStringList &arguments)
     if (!NatsCli::readOptions(parser, &natsOptions, &error))
         return fail(command, error, 2);
     natsOptions.name = QStringLiteral("reswatch gateway");
+    // A stock-mode gateway holds one subscription per client: tens of thousands of threads otherwise.
+    natsOptions.sharedDeliveryThread = true;
 
-    raiseOpenFileLimit(command);
+    const QString fileLimitWarning = raiseOpenFileLimit();
     SignalWatcher signalWatcher;
     NatsConnection nats;
     EmulatedGateway gateway(&nats, options);
@@ -195,9 +191,12 @@ int runGateway(const QStringList &arguments)
     if (!nats.open(natsOptions))
         return fail(command, nats.lastError(), 2);
 
-    printLine(stdout, QStringLiteral("%1: gid %2%3, listening on %4")
-                          .arg(command, gateway.gid(), options.stock ? QStringLiteral(" (stock mode)") : QString(),
-                               gateway.serverUrl().toString()));
+    printLine(stdout,
+              QStringLiteral("%1: gid %2%3, listening on %4")
+                  .arg(command, gateway.gid(), options.stock ? QStringLiteral(" (stock mode)") : QString(),
+                       gateway.serverUrl().toString()));
+    if (!fileLimitWarning.isEmpty())
+        printLine(stderr, QStringLiteral("%1: %2").arg(command, fileLimitWarning));
     reportNatsStatus(command, &nats, natsOptions, &gateway);
 
     bool stopping = false;
@@ -208,10 +207,11 @@ int runGateway(const QStringList &arguments)
             return;
         }
         stopping = true;
-        printLine(stdout, QStringLiteral("%1: signal %2, closing %3 connection(s)")
-                              .arg(command)
-                              .arg(signalNumber)
-                              .arg(gateway.connectionCount()));
+        printLine(stdout,
+                  QStringLiteral("%1: signal %2, closing %3 connection(s)")
+                      .arg(command)
+                      .arg(signalNumber)
+                      .arg(gateway.connectionCount()));
         gateway.stop();
     });
     QObject::connect(&gateway, &EmulatedGateway::stopped, &gateway, [&] {
@@ -243,7 +243,8 @@ int runDemoAuth(const QStringList &arguments)
         return 0;
     }
     if (!parser.positionalArguments().isEmpty())
-        return fail(command, QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
+        return fail(command,
+                    QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
 
     NatsOptions natsOptions;
     QString error;
@@ -256,7 +257,8 @@ int runDemoAuth(const QStringList &arguments)
     DemoAuthService service(&nats);
     service.setPassword(parser.value(QStringLiteral("password")));
     QObject::connect(&service, &DemoAuthService::ready, &service, [&] {
-        printLine(stdout, QStringLiteral("%1: answering %2").arg(command, QLatin1String(DemoAuthService::Subject)));
+        printLine(stdout,
+                  QStringLiteral("%1: answering %2").arg(command, QLatin1String(DemoAuthService::Subject)));
     });
     if (!nats.open(natsOptions))
         return fail(command, nats.lastError(), 2);

@@ -80,6 +80,16 @@ int runSnapshot(const QStringList &arguments)
     if (!NatsCli::readOptions(parser, &options, &error))
         return fail(error, 2);
 
+    // A stock fleet publishes nothing: read it from the monitoring data, and poll the native
+    // gateways on NATS too when a server is named (a mixed fleet).
+    const QStringList monitors = parser.values(QStringLiteral("monitor"));
+    if (!monitors.isEmpty()) {
+        const bool mixed = parser.isSet(QStringLiteral("nats"));
+        return runMonitorSnapshot(monitors, parser.value(QStringLiteral("csv")),
+                                  parser.value(QStringLiteral("filter")), mixed ? &options : nullptr,
+                                  connectTimeoutMs);
+    }
+
     NatsConnection connection;
     if (!connection.open(options))
         return fail(connection.lastError());
@@ -90,10 +100,11 @@ int runSnapshot(const QStringList &arguments)
         loop.exec();
     }
     if (!connection.isConnected())
-        return fail(QStringLiteral("cannot reach NATS at %1 within %2 ms; check --nats (or NATS_URL) and that "
-                                   "the server is running")
-                        .arg(NatsCli::describeUrls(options))
-                        .arg(connectTimeoutMs));
+        return fail(
+            QStringLiteral("cannot reach NATS at %1 within %2 ms; check --nats (or NATS_URL) and that "
+                           "the server is running")
+                .arg(NatsCli::describeUrls(options))
+                .arg(connectTimeoutMs));
 
     Tracker tracker;
     tracker.beginPoll();

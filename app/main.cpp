@@ -22,6 +22,7 @@ const Command commands[] = {
     { "demo", "start a live demo: nats-server, three gateways, auth service, test clients, the window",
       runDemo, true },
     { "snapshot", "poll the gateways once and write their connections as CSV", runSnapshot },
+    { "track", "run the live tracker without a window, writing CSV snapshots", runTrack },
     { "gateway", "run an emulated RES gateway that publishes tracking events", runGateway },
     { "demo-auth", "run the demo authentication service (auth.demo.login)", runDemoAuth },
     { "load", "open many test WebSocket connections to gateways", runLoad },

@@ -33,12 +33,15 @@ void addOptions(QCommandLineParser &parser, const QString &passwordOption)
 {
     parser.addOptions({
         { NatsOption,
-          QStringLiteral("NATS server URL(s), comma-separated (default: $NATS_URL, else nats://127.0.0.1:4222)."),
+          QStringLiteral(
+              "NATS server URL(s), comma-separated (default: $NATS_URL, else nats://127.0.0.1:4222)."),
           QStringLiteral("url") },
         { UserOption, QStringLiteral("NATS user (default: $NATS_USER)."), QStringLiteral("name") },
-        { passwordOption, QStringLiteral("NATS password (default: $NATS_PASSWORD)."), QStringLiteral("password") },
+        { passwordOption, QStringLiteral("NATS password (default: $NATS_PASSWORD)."),
+          QStringLiteral("password") },
         { TokenOption, QStringLiteral("NATS token (default: $NATS_TOKEN)."), QStringLiteral("token") },
-        { CredsOption, QStringLiteral("NATS credentials file (default: $NATS_CREDS)."), QStringLiteral("file") },
+        { CredsOption, QStringLiteral("NATS credentials file (default: $NATS_CREDS)."),
+          QStringLiteral("file") },
         { CaOption, QStringLiteral("TLS: CA certificate(s) to trust."), QStringLiteral("file") },
         { CertOption, QStringLiteral("TLS: client certificate."), QStringLiteral("file") },
         { KeyOption, QStringLiteral("TLS: client key."), QStringLiteral("file") },

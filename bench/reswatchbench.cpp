@@ -4,7 +4,7 @@
 // so that memory figures are not polluted by the others.
 //
 //   reswatch-bench            all benchmarks
-//   reswatch-bench NAME...    ingest, memory, poll, filter, csv
+//   reswatch-bench NAME...    ingest, memory, poll, filter, csv, passive
 
 #include "connectionfilter.h"
 #include "csvexporter.h"
@@ -35,6 +35,8 @@
 
 using namespace ResWatch;
 
+int benchPassive(); // passivebench.cpp
+
 namespace {
 
 struct Figure
@@ -44,7 +46,7 @@ struct Figure
     const char *unit;
     double baseline;
     const char *baselineWhat;
-    double target;      // ratio or absolute, see higherIsBetter/absoluteTarget
+    double target; // ratio or absolute, see higherIsBetter/absoluteTarget
     bool higherIsBetter;
     bool targetIsRatio;
 };
@@ -54,9 +56,9 @@ void report(const Figure &f)
     const double ratio = f.baseline > 0 ? f.value / f.baseline : 0;
     const double judged = f.targetIsRatio ? ratio : f.value;
     const bool pass = f.higherIsBetter ? judged >= f.target : judged <= f.target;
-    std::printf("%-28s %12.1f %-9s baseline %12.1f (%s)  ratio %6.2f  target %s %g%s  %s\n", f.name,
-                f.value, f.unit, f.baseline, f.baselineWhat, ratio, f.higherIsBetter ? ">=" : "<=",
-                f.target, f.targetIsRatio ? "x" : f.unit, pass ? "PASS" : "FAIL");
+    std::printf("%-28s %12.1f %-9s baseline %12.1f (%s)  ratio %6.2f  target %s %g%s  %s\n", f.name, f.value,
+                f.unit, f.baseline, f.baselineWhat, ratio, f.higherIsBetter ? ">=" : "<=", f.target,
+                f.targetIsRatio ? "x" : f.unit, pass ? "PASS" : "FAIL");
     std::fflush(stdout);
 }
 
@@ -73,7 +75,8 @@ QByteArray tokenFor(int n, bool admin)
 {
     // 60 bytes of compact JSON, like a typical user token.
     const QByteArray id = QByteArray::number(1'000'000 + n);
-    return R"({"user":"user-)" + id + R"(","userId":)" + id + R"(,"role":")" + (admin ? "admin" : "guest") + R"("})";
+    return R"({"user":"user-)" + id + R"(","userId":)" + id + R"(,"role":")" + (admin ? "admin" : "guest")
+        + R"("})";
 }
 
 std::vector<QByteArray> makeCids(int count)
@@ -88,7 +91,7 @@ std::vector<QByteArray> makeCids(int count)
 
 NatsMessage event(const QByteArray &cid, const char *kind, const QByteArray &payload)
 {
-    return NatsMessage{"conn." + cid + "." + kind, {}, payload};
+    return NatsMessage { "conn." + cid + "." + kind, {}, payload };
 }
 
 /// Fills @p tracker with @p count connections on @p gateways gateways, every tenth an admin.
@@ -147,7 +150,7 @@ void publishChurn(const QString &url, const std::vector<QByteArray> &subjects)
 
 struct BareCounter
 {
-    std::atomic<int> received{0};
+    std::atomic<int> received { 0 };
 };
 
 void onBareMessage(natsConnection *, natsSubscription *, natsMsg *msg, void *closure)
@@ -183,7 +186,7 @@ double ingestTracker(const QString &url, const std::vector<QByteArray> &subjects
 {
     NatsConnection connection;
     NatsOptions options;
-    options.urls = {url};
+    options.urls = { url };
     connection.open(options);
     QEventLoop loop;
     QObject::connect(&connection, &NatsConnection::connected, &loop, &QEventLoop::quit);
@@ -224,7 +227,7 @@ int benchIngest()
     const std::vector<QByteArray> subjects = churnSubjects(makeCids(IngestEvents / 2));
     const double bare = ingestBare(server.url(), subjects);
     const double tracked = ingestTracker(server.url(), subjects);
-    report({"ingest (events/s)", tracked, "ev/s", bare, "bare nats.c subscriber", 0.5, true, true});
+    report({ "ingest (events/s)", tracked, "ev/s", bare, "bare nats.c subscriber", 0.5, true, true });
     return 0;
 }
 
@@ -243,7 +246,7 @@ int benchMemory()
     const qint64 after = residentBytes();
     const double perConnection = double(after - before) / Count;
     // Baseline: the bytes of information itself (20-character cid + 60-byte token).
-    report({"memory (bytes/connection)", perConnection, "B", 80.0, "cid + token bytes", 250, false, false});
+    report({ "memory (bytes/connection)", perConnection, "B", 80.0, "cid + token bytes", 250, false, false });
     return tracker.connectionCount() == Count ? 0 : 1;
 }
 
@@ -260,9 +263,11 @@ int benchPoll()
         entries.reserve(PerGateway);
         for (int i = 0; i < PerGateway; ++i) {
             const int n = g * PerGateway + i;
-            entries.push_back({cids[size_t(n)], tokenFor(n, n % 10 == 0), {}, "127.0.0.1:40000", "localhost"});
+            entries.push_back(
+                { cids[size_t(n)], tokenFor(n, n % 10 == 0), {}, "127.0.0.1:40000", "localhost" });
         }
-        for (QByteArray &payload : Protocol::connectionsReplyPayloads("gw-" + QByteArray::number(g), entries, 1 << 20))
+        for (QByteArray &payload :
+             Protocol::connectionsReplyPayloads("gw-" + QByteArray::number(g), entries, 1 << 20))
             payloads.push_back(std::move(payload));
     }
 
@@ -284,10 +289,10 @@ int benchPoll()
         tracker.flushChanges();
         return t.nsecsElapsed() / 1e6;
     };
-    const double firstMs = poll();   // builds the state from nothing
-    const double steadyMs = poll();  // the same truth again: every poll after the first
-    report({"poll: first (ms)", firstMs, "ms", parseMs, "parse same bytes", 3, false, true});
-    report({"poll: steady (ms)", steadyMs, "ms", parseMs, "parse same bytes", 3, false, true});
+    const double firstMs = poll(); // builds the state from nothing
+    const double steadyMs = poll(); // the same truth again: every poll after the first
+    report({ "poll: first (ms)", firstMs, "ms", parseMs, "parse same bytes", 3, false, true });
+    report({ "poll: steady (ms)", steadyMs, "ms", parseMs, "parse same bytes", 3, false, true });
     return tracker.connectionCount() == parsed ? 0 : 1;
 }
 
@@ -317,7 +322,7 @@ int benchFilter()
             scanned += c->token.contains(R"("role":"admin")");
     }
     const double scanMs = timer.nsecsElapsed() / 1e6;
-    report({"filter role=admin 1M (ms)", filterMs, "ms", scanMs, "substring scan", 200, false, false});
+    report({ "filter role=admin 1M (ms)", filterMs, "ms", scanMs, "substring scan", 200, false, false });
     return matched == scanned && matched == Count / 10 ? 0 : 1;
 }
 
@@ -350,13 +355,13 @@ int benchCsv()
         raw.write(block);
     raw.close();
     const double rawMs = timer.nsecsElapsed() / 1e6;
-    report({"csv 1M rows (ms)", csvMs, "ms", rawMs, "raw write same bytes", 1500, false, false});
+    report({ "csv 1M rows (ms)", csvMs, "ms", rawMs, "raw write same bytes", 1500, false, false });
     return 0;
 }
 
 const std::pair<const char *, std::function<int()>> benchmarks[] = {
-    {"ingest", benchIngest}, {"memory", benchMemory}, {"poll", benchPoll},
-    {"filter", benchFilter}, {"csv", benchCsv},
+    { "ingest", benchIngest }, { "memory", benchMemory }, { "poll", benchPoll },
+    { "filter", benchFilter }, { "csv", benchCsv },       { "passive", benchPassive },
 };
 
 } // namespace
@@ -381,7 +386,7 @@ int main(int argc, char *argv[])
     for (const QString &name : std::as_const(names)) {
         QProcess child;
         child.setProcessChannelMode(QProcess::ForwardedChannels);
-        child.start(app.applicationFilePath(), {name});
+        child.start(app.applicationFilePath(), { name });
         child.waitForFinished(-1);
         failures += child.exitCode() != 0;
     }

@@ -151,7 +151,7 @@ void DemoAuthService::start()
             [this](const QList<NatsMessage> &messages) { d->onRequests(messages); });
     // Make sure the server knows the subscription before anyone relies on it.
     d->nats->flush(2000);
-    qCInfo(lcDemoAuth) << "answering" << Subject;
+    qCDebug(lcDemoAuth) << "answering" << Subject;
     Q_EMIT ready();
 }
 

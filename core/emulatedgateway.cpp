@@ -10,7 +10,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
-#include <QMutex>
 #include <QNetworkRequest>
 #include <QPointer>
 #include <QTcpServer>
@@ -28,13 +27,11 @@ namespace ResWatch {
 
 namespace {
 
-// Every gateway of the process draws from one generator, so cids stay unique
-// when tests or the demo run several gateways side by side.
+// Every gateway of the process draws from one (thread-safe) generator, so cids
+// stay unique when tests or the demo run several gateways side by side.
 QByteArray nextCid()
 {
-    static QMutex mutex;
     static XidGenerator generator;
-    QMutexLocker locker(&mutex);
     return generator.next();
 }
 
@@ -109,9 +106,7 @@ public:
     };
 
     Private(EmulatedGateway *q, NatsConnection *nats, const Options &options)
-        : q(q),
-          nats(nats),
-          options(options),
+        : q(q), nats(nats), options(options),
           webSocketServer(QStringLiteral("ResWatch emulated gateway"), QWebSocketServer::NonSecureMode)
     {
         if (this->options.gid.isEmpty())
@@ -309,7 +304,7 @@ void EmulatedGateway::Private::announceStart()
         return;
     }
     startAnnounced = true;
-    qCInfo(lcGateway).noquote() << "gateway" << options.gid << "started";
+    qCDebug(lcGateway).noquote() << "gateway" << options.gid << "started";
     Q_EMIT q->started();
 }
 
@@ -371,9 +366,10 @@ void EmulatedGateway::Private::handleAuth(Client &client, const QJsonValue &id, 
 {
     const QByteArray subject = method.toUtf8();
     if (subject.count('.') < 2 || !isPlainSubject(subject)) {
-        send(client, { { QStringLiteral("id"), id },
-                       { QStringLiteral("error"),
-                         resError("system.invalidRequest", QStringLiteral("Invalid auth method")) } });
+        send(client,
+             { { QStringLiteral("id"), id },
+               { QStringLiteral("error"),
+                 resError("system.invalidRequest", QStringLiteral("Invalid auth method")) } });
         return;
     }
     NatsRequest *request = nullptr;
@@ -381,10 +377,11 @@ void EmulatedGateway::Private::handleAuth(Client &client, const QJsonValue &id, 
         request = nats->request(subject, authPayload(client, params), options.authTimeoutMs,
                                 options.authTimeoutMs, 1);
     if (!request) {
-        send(client, { { QStringLiteral("id"), id },
-                       { QStringLiteral("error"),
-                         resError("system.internalError",
-                                  QStringLiteral("Gateway has no NATS connection; try again later")) } });
+        send(client,
+             { { QStringLiteral("id"), id },
+               { QStringLiteral("error"),
+                 resError("system.internalError",
+                          QStringLiteral("Gateway has no NATS connection; try again later")) } });
         return;
     }
     const QByteArray cid = client.cid;
@@ -393,8 +390,10 @@ void EmulatedGateway::Private::handleAuth(Client &client, const QJsonValue &id, 
         if (!client)
             return; // the connection went away while the service was thinking
         QJsonObject response { { QStringLiteral("id"), id } };
-        if (replies.isEmpty()) {
-            response.insert(QStringLiteral("error"), resError("system.timeout", QStringLiteral("Request timeout")));
+        // An empty reply is the server's "no responders" status: nobody will answer.
+        if (replies.isEmpty() || replies.first().data.isEmpty()) {
+            response.insert(QStringLiteral("error"),
+                            resError("system.timeout", QStringLiteral("Request timeout")));
         } else {
             QJsonParseError error;
             const QJsonDocument reply = QJsonDocument::fromJson(replies.first().data, &error);
@@ -402,8 +401,9 @@ void EmulatedGateway::Private::handleAuth(Client &client, const QJsonValue &id, 
             if (object.contains(QStringLiteral("error"))) {
                 response.insert(QStringLiteral("error"), object.value(QStringLiteral("error")));
             } else if (object.contains(QStringLiteral("result"))) {
-                response.insert(QStringLiteral("result"),
-                                QJsonObject { { QStringLiteral("payload"), object.value(QStringLiteral("result")) } });
+                response.insert(
+                    QStringLiteral("result"),
+                    QJsonObject { { QStringLiteral("payload"), object.value(QStringLiteral("result")) } });
             } else {
                 qCWarning(lcGateway) << "invalid auth reply from service:" << replies.first().data.left(200);
                 response.insert(QStringLiteral("error"),
@@ -440,37 +440,41 @@ void EmulatedGateway::Private::onMessage(const QByteArray &cid, const QByteArray
     if (method == QLatin1String("version")) {
         const QString protocol = params.toObject().value(QStringLiteral("protocol")).toString();
         if (!protocol.isEmpty() && !protocol.startsWith(QLatin1String("1."))) {
-            send(*client, { { QStringLiteral("id"), id },
-                            { QStringLiteral("error"),
-                              resError("system.unsupportedProtocol",
-                                       QStringLiteral("Unsupported protocol version")) } });
+            send(*client,
+                 { { QStringLiteral("id"), id },
+                   { QStringLiteral("error"),
+                     resError("system.unsupportedProtocol",
+                              QStringLiteral("Unsupported protocol version")) } });
             return;
         }
-        send(*client, { { QStringLiteral("id"), id },
-                        { QStringLiteral("result"),
-                          QJsonObject { { QStringLiteral("protocol"), QStringLiteral("1.2.3") } } } });
+        send(*client,
+             { { QStringLiteral("id"), id },
+               { QStringLiteral("result"),
+                 QJsonObject { { QStringLiteral("protocol"), QStringLiteral("1.2.3") } } } });
     } else if (type == QLatin1String("auth")) {
         handleAuth(*client, id, method, params);
     } else if (type == QLatin1String("subscribe") || type == QLatin1String("get")
                || type == QLatin1String("call") || type == QLatin1String("new")) {
         // This gateway serves no resources.
-        send(*client, { { QStringLiteral("id"), id },
-                        { QStringLiteral("error"), resError("system.notFound", QStringLiteral("Not found")) } });
+        send(*client,
+             { { QStringLiteral("id"), id },
+               { QStringLiteral("error"), resError("system.notFound", QStringLiteral("Not found")) } });
     } else if (type == QLatin1String("unsubscribe")) {
-        send(*client, { { QStringLiteral("id"), id },
-                        { QStringLiteral("error"),
-                          resError("system.noSubscription", QStringLiteral("No subscription")) } });
+        send(*client,
+             { { QStringLiteral("id"), id },
+               { QStringLiteral("error"),
+                 resError("system.noSubscription", QStringLiteral("No subscription")) } });
     } else {
-        send(*client, { { QStringLiteral("id"), id },
-                        { QStringLiteral("error"),
-                          resError("system.methodNotFound", QStringLiteral("Method not found")) } });
+        send(*client,
+             { { QStringLiteral("id"), id },
+               { QStringLiteral("error"),
+                 resError("system.methodNotFound", QStringLiteral("Method not found")) } });
     }
 }
 
 void EmulatedGateway::Private::send(Client &client, const QJsonObject &response)
 {
-    client.socket->sendTextMessage(
-        QString::fromUtf8(QJsonDocument(response).toJson(QJsonDocument::Compact)));
+    client.socket->sendTextMessage(QString::fromUtf8(QJsonDocument(response).toJson(QJsonDocument::Compact)));
 }
 
 void EmulatedGateway::Private::finishStopIfDone()
@@ -479,7 +483,7 @@ void EmulatedGateway::Private::finishStopIfDone()
         return;
     stopEmitted = true;
     stopTimer.stop();
-    qCInfo(lcGateway).noquote() << "gateway" << options.gid << "stopped";
+    qCDebug(lcGateway).noquote() << "gateway" << options.gid << "stopped";
     // Queued, so a caller of stop() can connect to stopped() after calling it.
     QMetaObject::invokeMethod(q, &EmulatedGateway::stopped, Qt::QueuedConnection);
 }
@@ -488,7 +492,8 @@ EmulatedGateway::EmulatedGateway(NatsConnection *nats, const Options &options, Q
     : QObject(parent), d(std::make_unique<Private>(this, nats, options))
 {
     connect(&d->tcpServer, &QTcpServer::newConnection, this, [this] { d->onTcpConnection(); });
-    connect(&d->webSocketServer, &QWebSocketServer::newConnection, this, [this] { d->onWebSocketConnection(); });
+    connect(&d->webSocketServer, &QWebSocketServer::newConnection, this,
+            [this] { d->onWebSocketConnection(); });
     d->stopTimer.setSingleShot(true);
     connect(&d->stopTimer, &QTimer::timeout, this, [this] {
         // Clients that did not answer the close frame in time are cut off.
@@ -506,8 +511,7 @@ EmulatedGateway::EmulatedGateway(NatsConnection *nats, const Options &options, Q
 
 EmulatedGateway::EmulatedGateway(NatsConnection *nats, QObject *parent)
     : EmulatedGateway(nats, Options {}, parent)
-{
-}
+{ }
 
 EmulatedGateway::~EmulatedGateway()
 {
@@ -539,7 +543,7 @@ bool EmulatedGateway::start()
         return false;
     }
     d->errorString.clear();
-    qCInfo(lcGateway).noquote() << "gateway" << d->options.gid << "listening on" << serverUrl().toString();
+    qCDebug(lcGateway).noquote() << "gateway" << d->options.gid << "listening on" << serverUrl().toString();
     d->onNatsStatus();
     return true;
 }
@@ -557,7 +561,8 @@ void EmulatedGateway::stop(int closeTimeoutMs)
     const QList<QByteArray> cids = d->clients.keys();
     for (const QByteArray &cid : cids) {
         if (Private::Client *client = d->clients.value(cid))
-            client->socket->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("Gateway shutting down"));
+            client->socket->close(QWebSocketProtocol::CloseCodeGoingAway,
+                                  QStringLiteral("Gateway shutting down"));
     }
     d->stopTimer.start(closeTimeoutMs);
     d->finishStopIfDone();

@@ -555,6 +555,29 @@ bool forEachMember(Value object, void *context, MemberVisitor visit)
     return true;
 }
 
+bool forEachElement(Value array, void *context, ElementVisitor visit)
+{
+    if (array.type != Type::Array || array.raw.size() < 2)
+        return false;
+    const char *p = array.raw.data() + 1;
+    const char *end = array.raw.data() + array.raw.size();
+    for (;;) {
+        p = skipSpace(p, end);
+        if (p >= end || *p == ']')
+            return true;
+        if (*p == ',') {
+            ++p;
+            continue;
+        }
+        const char *valueStart = p;
+        p = skipValue(p, end);
+        if (p == valueStart) // not a value: only possible with text that did not come from parse()
+            return true;
+        if (!visit(context, Value { typeOf(*valueStart), QByteArrayView(valueStart, p - valueStart) }))
+            return true;
+    }
+}
+
 } // namespace Detail
 
 Value find(Value object, const QByteArrayView *path, int depth)

@@ -53,6 +53,8 @@ RESWATCH_CORE_PRIVATE_EXPORT Value parse(QByteArrayView text, QByteArray *error 
 namespace Detail {
 using MemberVisitor = bool (*)(void *context, QByteArrayView key, Value value);
 RESWATCH_CORE_PRIVATE_EXPORT bool forEachMember(Value object, void *context, MemberVisitor visit);
+using ElementVisitor = bool (*)(void *context, Value value);
+RESWATCH_CORE_PRIVATE_EXPORT bool forEachElement(Value array, void *context, ElementVisitor visit);
 } // namespace Detail
 
 /**
@@ -87,6 +89,26 @@ template<typename Visitor> bool forEachMember(Value object, Visitor &&visit)
                 }
             }
         });
+}
+
+/**
+ * Calls @p visit(value) for each element of an array value, in order. @p visit
+ * returns false to stop early (a visitor returning void never stops). Returns
+ * false if @p array is not an array. Never allocates.
+ */
+template<typename Visitor> bool forEachElement(Value array, Visitor &&visit)
+{
+    using V = std::remove_reference_t<Visitor>;
+    return Detail::forEachElement(array, const_cast<void *>(static_cast<const void *>(&visit)),
+                                  [](void *context, Value value) -> bool {
+                                      V &f = *static_cast<V *>(context);
+                                      if constexpr (std::is_void_v<std::invoke_result_t<V &, Value>>) {
+                                          f(value);
+                                          return true;
+                                      } else {
+                                          return f(value);
+                                      }
+                                  });
 }
 
 /// The member at a dotted path (already split into @p depth components), or an

@@ -1,6 +1,7 @@
 #include "tracker.h"
 
 #include "clock.h"
+#include "jsonscan_p.h"
 #include "protocol.h"
 #include "xid.h"
 
@@ -223,6 +224,27 @@ public:
     QElapsedTimer warningWindow;
     int warningsInWindow = 0;
     int warningsSuppressed = 0;
+
+    // Passive tracking (SPEC section 4); implemented at the end of this file.
+    struct Observed
+    {
+        QByteArray token;
+        QByteArray remoteAddr;
+        QByteArray host;
+        qint64 atMs = 0;
+        bool hasToken = false;
+    };
+    void applyMonitor(const MonitorSnapshot &snapshot);
+    void initMonitorConnection(quint32 slot, qint64 now);
+    bool applyObserved(Connection &c, const Observed &observed);
+    void observeRequest(const NatsMessage &message);
+    void expireObserved(qint64 now);
+    bool isMonitorStaleKept(const Gateway &g) const
+    {
+        return g.source == Source::Monitor && g.state == GatewayState::Stale;
+    }
+    QHash<CidKey, Observed> pendingObserved; ///< seen in requests before the connection
+    qint64 observingSinceMs = 0;
 };
 
 // --- Events -----------------------------------------------------------------
@@ -533,6 +555,7 @@ bool Tracker::Private::attachPendingToken(quint32 slot)
 void Tracker::Private::setToken(Connection &c, QByteArray token, const QByteArray &tid)
 {
     c.token = std::move(token);
+    c.tokenUnknownSinceMs = 0;
     if (c.token.capacity() > c.token.size() + 16)
         c.token.squeeze(); // a million tokens: slack in each adds up
     // A cleared token takes its tid with it.
@@ -857,7 +880,8 @@ void Tracker::endPoll()
     }
     for (quint32 index = 0; index < gatewayCount; ++index) {
         Gateway &g = d->gateways[int(index)];
-        if (g.removed || g.state == GatewayState::Stopped || d->pollReplies.contains(index))
+        if (g.removed || g.state == GatewayState::Stopped || d->pollReplies.contains(index)
+            || g.source == Source::Monitor) // never answers polls; its monitor endpoint says if it is alive
             continue;
         ++g.missedPolls;
         if (g.state == GatewayState::Up && g.missedPolls >= d->settings.staleAfterMissedPolls) {
@@ -910,7 +934,8 @@ void Tracker::expire()
     bool anyLost = false;
     for (int index = 0; index < d->gateways.size(); ++index) {
         Gateway &g = d->gateways[index];
-        if (g.removed || g.state == GatewayState::Up || now - g.staleSinceMs < d->settings.gracePeriodMs)
+        if (g.removed || g.state == GatewayState::Up || now - g.staleSinceMs < d->settings.gracePeriodMs
+            || d->isMonitorStaleKept(g))
             continue;
         if (g.state == GatewayState::Stale) {
             qCInfo(lcTracker) << "gateway" << g.gid << "lost: removing its" << g.connectionCount
@@ -930,6 +955,7 @@ void Tracker::expire()
         }
     }
 
+    d->expireObserved(now);
     for (auto it = d->pendingTokens.begin(); it != d->pendingTokens.end();) {
         if (now - it->receivedAtMs >= d->settings.pendingTokenTimeoutMs) {
             qCDebug(lcTracker) << "dropping the token of" << it.key().id.toString()
@@ -962,6 +988,7 @@ void Tracker::clear()
     d->activeGids.clear();
     d->lastGidValid = false;
     d->pendingTokens.clear();
+    d->pendingObserved.clear();
     d->closedPopped += int(d->closed.size());
     d->closed.clear();
     d->resetPollState();
@@ -1010,6 +1037,331 @@ const std::deque<ClosedConnection> &Tracker::closedConnections() const
 void Tracker::flushChanges()
 {
     d->flush();
+}
+
+// --- Passive tracking (SPEC section 4) ---------------------------------------
+
+namespace {
+
+// Requests seen before the connz poll that lists their connection wait this long at least.
+constexpr int MaxPendingObserved = 200000;
+
+} // namespace
+
+QString Tracker::monitorGid(QByteArrayView serverId, QByteArrayView serverName, quint64 natsCid)
+{
+    const QByteArrayView server
+        = !serverName.isEmpty() ? serverName : serverId.first(std::min<qsizetype>(12, serverId.size()));
+    return QString::fromUtf8(server.data(), server.size()) + QLatin1Char('/') + QString::number(natsCid);
+}
+
+void Tracker::Private::initMonitorConnection(quint32 slot, qint64 now)
+{
+    Connection &c = at(slot);
+    // A connection that began while every token event and request was being watched has had
+    // no token unless one was seen; an older one may have got one before we watched.
+    const std::optional<Xid> xid = Xid::parse(c.cid.view());
+    const bool watchedSinceConnect = observingSinceMs > 0 && xid && xid->timeMs() >= observingSinceMs;
+    c.tokenUnknownSinceMs = watchedSinceConnect ? 0 : now;
+    attachPendingToken(slot);
+    if (!pendingObserved.isEmpty()) {
+        const auto it = pendingObserved.find(CidKey(c.cid));
+        if (it != pendingObserved.end()) {
+            applyObserved(c, *it);
+            pendingObserved.erase(it);
+        }
+    }
+}
+
+bool Tracker::Private::applyObserved(Connection &c, const Observed &observed)
+{
+    bool changed = false;
+    // Token events are the truth; a request only tells a token that is not known yet (it may
+    // have been sent before a token event that we already applied).
+    if (observed.hasToken && !c.isTokenKnown()) {
+        setToken(c, observed.token, c.tid());
+        if (c.hasToken())
+            c.tokenSetAtMs = observed.atMs;
+        changed = true;
+    }
+    if ((!observed.remoteAddr.isEmpty() && observed.remoteAddr != c.remoteAddr())
+        || (!observed.host.isEmpty() && observed.host != c.host())) {
+        c.details = makeDetails(c.tid(), observed.remoteAddr.isEmpty() ? c.remoteAddr() : observed.remoteAddr,
+                                observed.host.isEmpty() ? c.host() : observed.host);
+        changed = true;
+    }
+    return changed;
+}
+
+void Tracker::Private::observeRequest(const NatsMessage &message)
+{
+    const QByteArrayView subject(message.subject);
+    if (!subject.startsWith("access.") && !subject.startsWith("call.") && !subject.startsWith("auth."))
+        return;
+    if (message.data.size() > Protocol::MaxPayloadSize)
+        return;
+    const JsonScan::Value root = JsonScan::parse(message.data);
+    if (!root.isObject())
+        return;
+    JsonScan::Value cidValue;
+    Observed observed;
+    JsonScan::forEachMember(root, [&](QByteArrayView key, JsonScan::Value value) {
+        if (key == "cid") {
+            cidValue = value;
+        } else if (key == "token") {
+            observed.hasToken = true;
+            observed.token = value.isNull() ? QByteArray() : JsonScan::compact(value);
+        } else if (key == "remoteAddr") {
+            observed.remoteAddr = JsonScan::decodeString(value);
+        } else if (key == "host") {
+            observed.host = JsonScan::decodeString(value);
+        }
+    });
+    if (!cidValue.isString() || JsonScan::stringHasEscapes(cidValue))
+        return;
+    const QByteArrayView cidText = JsonScan::stringContents(cidValue);
+    if (cidText.isEmpty() || cidText.contains('.'))
+        return;
+    observed.atMs = clock->nowMs();
+    const CompactId cid(cidText);
+    const auto it = slotByCid.constFind(CidKey(cid));
+    if (it != slotByCid.cend()) {
+        if (applyObserved(at(it.value()), observed))
+            markUpdated(it.value());
+        return;
+    }
+    // Requests usually come before the next connz poll lists their connection.
+    auto pending = pendingObserved.find(CidKey(cid));
+    if (pending == pendingObserved.end()) {
+        if (pendingObserved.size() >= MaxPendingObserved)
+            return;
+        pendingObserved.insert(CidKey(cid), observed);
+        return;
+    }
+    if (observed.hasToken) {
+        pending->hasToken = true;
+        pending->token = observed.token;
+    }
+    if (!observed.remoteAddr.isEmpty())
+        pending->remoteAddr = observed.remoteAddr;
+    if (!observed.host.isEmpty())
+        pending->host = observed.host;
+    pending->atMs = observed.atMs;
+}
+
+void Tracker::Private::expireObserved(qint64 now)
+{
+    const qint64 timeout
+        = std::max<qint64>(settings.pendingTokenTimeoutMs, 3 * qint64(settings.pollIntervalMs));
+    pendingObserved.removeIf([&](const auto &it) { return now - it.value().atMs >= timeout; });
+}
+
+void Tracker::Private::applyMonitor(const MonitorSnapshot &snapshot)
+{
+    const qint64 now = clock->nowMs();
+    std::vector<bool> inScope(size_t(gateways.size()), false);
+    bool anyInScope = false;
+    for (int index = 0; index < gateways.size(); ++index) {
+        const Gateway &g = gateways[index];
+        if (!g.removed && g.source == Source::Monitor && g.monitor == snapshot.scope) {
+            inScope[size_t(index)] = true;
+            anyInScope = true;
+        }
+    }
+    std::vector<bool> present;
+    std::vector<bool> seen(slotCount, false);
+    auto markSeen = [&](quint32 slot) {
+        if (slot >= seen.size())
+            seen.resize(slot + 1, false);
+        seen[slot] = true;
+    };
+
+    for (const MonitorSnapshot::Server &server : snapshot.servers) {
+        const QString serverLabel
+            = QString::fromUtf8(server.name.isEmpty() ? server.id.left(12) : server.name);
+        for (const MonitorClient &client : server.clients) {
+            const QString gid = Tracker::monitorGid(server.id, server.name, client.cid);
+            const QByteArray gidUtf8 = gid.toUtf8();
+            const auto existing = gatewayByGid.constFind(gidUtf8);
+            if (!client.isGateway() && existing == gatewayByGid.cend())
+                continue; // an ordinary NATS client (a service, ResWatch itself)
+
+            // A native gateway holds conn.<cid>.* subscriptions too: it is tracked by its events.
+            qint64 native = -1;
+            for (const CompactId &cid : client.connectionIds) {
+                const auto it = slotByCid.constFind(CidKey(cid));
+                if (it != slotByCid.cend() && gateways[at(it.value()).gateway].source != Source::Monitor) {
+                    native = at(it.value()).gateway;
+                    break;
+                }
+            }
+            if (native >= 0) {
+                const bool duplicate
+                    = existing != gatewayByGid.cend() && gateways[existing.value()].source == Source::Monitor;
+                // Seen by the monitor before its events arrived: one gateway, under its own gid,
+                // and one connection per cid, whose token its native source knows.
+                auto adopt = [&](quint32 slot) {
+                    Connection &c = at(slot);
+                    if (c.gateway != quint32(native))
+                        moveConnection(slot, quint32(native));
+                    if (c.source == Source::Monitor) {
+                        c.source = Source::Event;
+                        c.tokenUnknownSinceMs = 0;
+                    }
+                    markUpdated(slot);
+                };
+                for (const CompactId &cid : client.connectionIds) {
+                    const auto it = slotByCid.constFind(CidKey(cid));
+                    if (it != slotByCid.cend() && at(it.value()).source == Source::Monitor)
+                        adopt(it.value());
+                }
+                if (duplicate) {
+                    std::vector<bool> mask(size_t(gateways.size()), false);
+                    mask[existing.value()] = true;
+                    forEachConnectionOf(mask, adopt);
+                    qCInfo(lcTracker)
+                        << "gateway" << gid << "is the native gateway" << gateways[int(native)].gid;
+                    removeGateway(existing.value());
+                }
+                continue;
+            }
+
+            const quint32 gateway = gatewayFor(gidUtf8, Source::Monitor);
+            if (gateways[gateway].source != Source::Monitor)
+                continue; // a native gateway chose a gid that looks like ours
+            if (gateway >= inScope.size())
+                inScope.resize(gateway + 1, false);
+            if (present.size() < inScope.size())
+                present.resize(inScope.size(), false);
+            {
+                Gateway &g = gateways[gateway];
+                // The same server and client id with another start: the server restarted and
+                // handed the id out again. Nothing of the old client survives.
+                if (g.startedAtMs != 0 && client.startMs != 0 && g.startedAtMs != client.startMs) {
+                    qCInfo(lcTracker) << "gateway" << gid << "is a new NATS client";
+                    endConnectionsOf(gateway, EndReason::GatewayRestarted);
+                }
+                const QString natsName = QString::fromUtf8(client.name);
+                const QString address
+                    = QString::fromUtf8(client.ip) + QLatin1Char(':') + QString::number(client.port);
+                Gateway &h = gateways[gateway];
+                if (h.natsName != natsName || h.natsAddress != address || h.server != serverLabel
+                    || h.monitor != snapshot.scope || h.startedAtMs != client.startMs) {
+                    h.natsName = natsName;
+                    h.natsAddress = address;
+                    h.server = serverLabel;
+                    h.monitor = snapshot.scope;
+                    h.startedAtMs = client.startMs;
+                    markGatewaysChanged();
+                }
+                h.lastReplyMs = now;
+            }
+            bringUp(gateway);
+            inScope[gateway] = true;
+            anyInScope = true;
+            present[gateway] = true;
+
+            for (const CompactId &cid : client.connectionIds) {
+                const auto it = slotByCid.constFind(CidKey(cid));
+                if (it == slotByCid.cend()) {
+                    const quint32 slot = addConnection(cid.view(), gateway, Source::Monitor);
+                    initMonitorConnection(slot, now);
+                    markSeen(slot);
+                } else {
+                    const quint32 slot = it.value();
+                    if (at(slot).gateway != gateway) {
+                        moveConnection(slot, gateway);
+                        markUpdated(slot);
+                    }
+                    markSeen(slot);
+                }
+            }
+        }
+    }
+
+    if (!anyInScope)
+        return;
+    present.resize(inScope.size(), false);
+    std::vector<bool> stopped(inScope.size(), false);
+    bool anyStopped = false;
+    for (size_t index = 0; index < inScope.size(); ++index) {
+        if (inScope[index] && !present[index] && snapshot.complete && !gateways[int(index)].removed
+            && gateways[int(index)].state != GatewayState::Stopped) {
+            stopped[index] = true;
+            anyStopped = true;
+        }
+    }
+    forEachConnectionOf(inScope, [&](quint32 slot) {
+        if (slot < seen.size() && seen[slot])
+            return;
+        const quint32 gateway = at(slot).gateway;
+        if (present[gateway])
+            removeConnection(slot, EndReason::Disconnected);
+        else if (stopped[gateway])
+            removeConnection(slot, EndReason::GatewayStopped);
+    });
+    if (anyStopped) {
+        for (size_t index = 0; index < stopped.size(); ++index) {
+            if (!stopped[index])
+                continue;
+            Gateway &g = gateways[int(index)];
+            qCInfo(lcTracker) << "gateway" << g.gid << "stopped: its NATS client is gone";
+            g.state = GatewayState::Stopped;
+            g.staleSinceMs = now;
+            markGatewaysChanged();
+        }
+    }
+}
+
+void Tracker::applyMonitorSnapshot(const MonitorSnapshot &snapshot)
+{
+    d->applyMonitor(snapshot);
+}
+
+void Tracker::markMonitorStale(const QString &scope)
+{
+    const qint64 now = d->clock->nowMs();
+    for (int index = 0; index < d->gateways.size(); ++index) {
+        Gateway &g = d->gateways[index];
+        if (g.removed || g.source != Source::Monitor || g.monitor != scope || g.state != GatewayState::Up)
+            continue;
+        g.state = GatewayState::Stale;
+        g.staleSinceMs = now;
+        d->markGatewaysChanged();
+        d->setConnectionsState(quint32(index), ConnectionState::Stale);
+    }
+}
+
+void Tracker::forgetMonitorScope(const QString &scope)
+{
+    for (int index = 0; index < d->gateways.size(); ++index) {
+        const Gateway &g = d->gateways[index];
+        if (g.removed || g.source != Source::Monitor || g.monitor != scope)
+            continue;
+        d->endConnectionsOf(quint32(index), EndReason::GatewayLost);
+        d->removeGateway(quint32(index));
+    }
+}
+
+void Tracker::handleObservedRequest(const NatsMessage &message)
+{
+    d->observeRequest(message);
+}
+
+void Tracker::handleObservedRequests(const QList<NatsMessage> &messages)
+{
+    for (const NatsMessage &message : messages)
+        d->observeRequest(message);
+}
+
+void Tracker::setObservingSince(qint64 ms)
+{
+    d->observingSinceMs = ms;
+}
+
+qint64 Tracker::observingSince() const
+{
+    return d->observingSinceMs;
 }
 
 } // namespace ResWatch

@@ -37,7 +37,8 @@ struct Fixture
             error = QStringLiteral("observer: ") + observer.nats.lastError();
             return false;
         }
-        if (!serviceNats.open(testNatsOptions(server, QStringLiteral("demo-auth"))) || !waitForNats(serviceNats)) {
+        if (!serviceNats.open(testNatsOptions(server, QStringLiteral("demo-auth")))
+            || !waitForNats(serviceNats)) {
             error = QStringLiteral("service: ") + serviceNats.lastError();
             return false;
         }
@@ -47,7 +48,8 @@ struct Fixture
             error = QStringLiteral("demo auth did not start");
             return false;
         }
-        if (!gatewayNats.open(testNatsOptions(server, QStringLiteral("gateway"))) || !waitForNats(gatewayNats)) {
+        if (!gatewayNats.open(testNatsOptions(server, QStringLiteral("gateway")))
+            || !waitForNats(gatewayNats)) {
             error = QStringLiteral("gateway NATS: ") + gatewayNats.lastError();
             return false;
         }
@@ -138,9 +140,11 @@ QStringList connzSubjects(const QString &monitorUrl)
     if (!finished.wait(5000))
         return {};
     QStringList subjects;
-    const QJsonArray connections = jsonObject(reply->readAll()).value(QStringLiteral("connections")).toArray();
+    const QJsonArray connections
+        = jsonObject(reply->readAll()).value(QStringLiteral("connections")).toArray();
     for (const QJsonValue &connection : connections) {
-        const QJsonArray subs = connection.toObject().value(QStringLiteral("subscriptions_list_detail")).toArray();
+        const QJsonArray subs
+            = connection.toObject().value(QStringLiteral("subscriptions_list_detail")).toArray();
         for (const QJsonValue &sub : subs)
             subjects.append(sub.toObject().value(QStringLiteral("subject")).toString());
     }
@@ -194,7 +198,9 @@ void TestEmulatedGateway::connectAndDisconnectEvents()
     QFETCH(bool, abort);
     Fixture f;
     QVERIFY2(f.start(), qPrintable(f.error));
-    QCOMPARE(jsonObject(f.observer.withSubject("system.start").first().data).value(QStringLiteral("gid")).toString(),
+    QCOMPARE(jsonObject(f.observer.withSubject("system.start").first().data)
+                 .value(QStringLiteral("gid"))
+                 .toString(),
              QStringLiteral("gw-test"));
 
     WsClient client;
@@ -244,7 +250,8 @@ void TestEmulatedGateway::stopAnnouncesThenClosesClients()
     QTRY_COMPARE(stopped.size(), 1);
     QVERIFY(!f.gateway->isListening());
 
-    QTRY_VERIFY(f.observer.has("conn." + cidA + ".disconnect") && f.observer.has("conn." + cidB + ".disconnect"));
+    QTRY_VERIFY(f.observer.has("conn." + cidA + ".disconnect")
+                && f.observer.has("conn." + cidB + ".disconnect"));
     const int stop = f.observer.indexOf("system.stop");
     QVERIFY(stop >= 0);
     QVERIFY(stop < f.observer.indexOf("conn." + cidA + ".disconnect"));
@@ -274,8 +281,8 @@ void TestEmulatedGateway::startWaitsForNats()
     QVERIFY2(server.restart(), qPrintable(server.error()));
     NatsObserver observer;
     QVERIFY(observer.start(server));
-    QTRY_VERIFY_WITH_TIMEOUT(mergeReplies(observer.poll(), gateway.gid()).connections.contains(QString::fromLatin1(cid)),
-                             10000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        mergeReplies(observer.poll(), gateway.gid()).connections.contains(QString::fromLatin1(cid)), 10000);
     QVERIFY(gateway.hasAnnouncedStart());
 }
 
@@ -356,18 +363,20 @@ void TestEmulatedGateway::resRequests_data()
     QTest::addColumn<QString>("errorCode"); // empty: a result is expected
     QTest::addColumn<QByteArray>("result"); // compact JSON
 
-    const QByteArray payload = "{\"payload\":" + compactJson(demoToken(QStringLiteral("bob"), QStringLiteral("viewer"))) + '}';
+    const QByteArray payload
+        = "{\"payload\":" + compactJson(demoToken(QStringLiteral("bob"), QStringLiteral("viewer"))) + '}';
     QTest::newRow("version") << QByteArray(R"({"id":1,"method":"version","params":{"protocol":"1.2.3"}})")
                              << QString() << QByteArray(R"({"protocol":"1.2.3"})");
-    QTest::newRow("version without params") << QByteArray(R"({"id":1,"method":"version"})") << QString()
-                                            << QByteArray(R"({"protocol":"1.2.3"})");
+    QTest::newRow("version without params")
+        << QByteArray(R"({"id":1,"method":"version"})") << QString() << QByteArray(R"({"protocol":"1.2.3"})");
     QTest::newRow("unsupported protocol")
         << QByteArray(R"({"id":1,"method":"version","params":{"protocol":"2.0.0"}})")
         << QStringLiteral("system.unsupportedProtocol") << QByteArray();
-    QTest::newRow("auth success")
-        << QByteArray(R"({"id":1,"method":"auth.demo.login","params":{"user":"bob","role":"viewer"}})") << QString()
-        << payload;
-    QTest::newRow("auth error") << QByteArray(R"({"id":1,"method":"auth.demo.login","params":{"user":"bob"}})")
+    QTest::newRow("auth success") << QByteArray(
+        R"({"id":1,"method":"auth.demo.login","params":{"user":"bob","role":"viewer"}})")
+                                  << QString() << payload;
+    QTest::newRow("auth error") << QByteArray(
+        R"({"id":1,"method":"auth.demo.login","params":{"user":"bob"}})")
                                 << QStringLiteral("system.invalidParams") << QByteArray();
     QTest::newRow("auth timeout") << QByteArray(R"({"id":1,"method":"auth.nobody.login","params":{}})")
                                   << QStringLiteral("system.timeout") << QByteArray();
@@ -383,8 +392,8 @@ void TestEmulatedGateway::resRequests_data()
                           << QStringLiteral("system.notFound") << QByteArray();
     QTest::newRow("unsubscribe") << QByteArray(R"({"id":1,"method":"unsubscribe.example.model"})")
                                  << QStringLiteral("system.noSubscription") << QByteArray();
-    QTest::newRow("invalid JSON") << QByteArray("{\"id\":1,\"method\":") << QStringLiteral("system.invalidRequest")
-                                  << QByteArray();
+    QTest::newRow("invalid JSON") << QByteArray("{\"id\":1,\"method\":")
+                                  << QStringLiteral("system.invalidRequest") << QByteArray();
     QTest::newRow("not an object") << QByteArray("[1,2,3]") << QStringLiteral("system.invalidRequest")
                                    << QByteArray();
     QTest::newRow("no method") << QByteArray(R"({"id":1})") << QStringLiteral("system.invalidRequest")
@@ -430,11 +439,13 @@ void TestEmulatedGateway::authRequestCarriesResgatePayload_data()
 
     QTest::newRow("result") << QByteArray(R"({"result":{"ok":true}})")
                             << QByteArray(R"({"result":{"payload":{"ok":true}}})");
-    QTest::newRow("null result") << QByteArray(R"({"result":null})") << QByteArray(R"({"result":{"payload":null}})");
+    QTest::newRow("null result") << QByteArray(R"({"result":null})")
+                                 << QByteArray(R"({"result":{"payload":null}})");
     QTest::newRow("error") << QByteArray(R"({"error":{"code":"custom.denied","message":"Go away"}})")
                            << QByteArray(R"({"error":{"code":"custom.denied","message":"Go away"}})");
-    QTest::newRow("garbage") << QByteArray("not json")
-                             << QByteArray(R"({"error":{"code":"system.internalError","message":"Invalid service response"}})");
+    QTest::newRow("garbage")
+        << QByteArray("not json")
+        << QByteArray(R"({"error":{"code":"system.internalError","message":"Invalid service response"}})");
 }
 
 void TestEmulatedGateway::authRequestCarriesResgatePayload()
@@ -479,13 +490,16 @@ void TestEmulatedGateway::authRequestCarriesResgatePayload()
     QCOMPARE(request.value(QStringLiteral("token")).toObject(),
              (QJsonObject { { QStringLiteral("userId"), 42 } }));
     QCOMPARE(request.value(QStringLiteral("params")).toObject(), params);
-    QCOMPARE(request.value(QStringLiteral("host")).toString(), QStringLiteral("127.0.0.1:%1").arg(f.gateway->port()));
+    QCOMPARE(request.value(QStringLiteral("host")).toString(),
+             QStringLiteral("127.0.0.1:%1").arg(f.gateway->port()));
     QCOMPARE(request.value(QStringLiteral("remoteAddr")).toString().toLatin1(), client.localAddress());
     QCOMPARE(request.value(QStringLiteral("uri")).toString(), QStringLiteral("/ws?room=1"));
     // Go's http.Header: canonical keys, lists of values, no Host.
     const QJsonObject header = request.value(QStringLiteral("header")).toObject();
-    QVERIFY2(header.value(QStringLiteral("Sec-Websocket-Key")).toArray().size() == 1, compactJson(header).constData());
-    QCOMPARE(header.value(QStringLiteral("Upgrade")).toArray().first().toString().toLower(), QStringLiteral("websocket"));
+    QVERIFY2(header.value(QStringLiteral("Sec-Websocket-Key")).toArray().size() == 1,
+             compactJson(header).constData());
+    QCOMPARE(header.value(QStringLiteral("Upgrade")).toArray().first().toString().toLower(),
+             QStringLiteral("websocket"));
     QVERIFY(!header.contains(QStringLiteral("Host")));
     QVERIFY(client.answersVersion());
 }
@@ -542,11 +556,11 @@ void TestEmulatedGateway::survivesNatsOutage()
              qPrintable(error.value(QStringLiteral("message")).toString()));
 
     QVERIFY2(f.server.restart(), qPrintable(f.server.error()));
-    QTRY_VERIFY_WITH_TIMEOUT(f.gatewayNats.isConnected() && f.observer.nats.isConnected() && f.serviceNats.isConnected(),
-                             10000);
     QTRY_VERIFY_WITH_TIMEOUT(
-        mergeReplies(f.observer.poll(), QStringLiteral("gw-test")).connections.contains(QString::fromLatin1(cid)),
-        10000);
+        f.gatewayNats.isConnected() && f.observer.nats.isConnected() && f.serviceNats.isConnected(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(mergeReplies(f.observer.poll(), QStringLiteral("gw-test"))
+                                 .connections.contains(QString::fromLatin1(cid)),
+                             10000);
     const auto again = client.request(3, QStringLiteral("auth.demo.login"),
                                       QJsonObject { { QStringLiteral("user"), QStringLiteral("dave") },
                                                     { QStringLiteral("role"), QStringLiteral("x") } });
@@ -576,8 +590,8 @@ void TestEmulatedGateway::stockModeIsPassive()
                                       QJsonObject { { QStringLiteral("user"), QStringLiteral("erin") },
                                                     { QStringLiteral("role"), QStringLiteral("guest") } });
     QVERIFY(reply && reply->contains(QStringLiteral("result")));
-    QTRY_COMPARE(f.gateway->connections().front().token,
-                 compactJson(demoToken(QStringLiteral("erin"), QStringLiteral("guest"))));
+    QTRY_COMPARE(jsonObject(f.gateway->connections().front().token),
+                 demoToken(QStringLiteral("erin"), QStringLiteral("guest")));
 
     // No poll reply. (The subscription is visible, so a connect event published
     // before it would have reached the observer by now.)
@@ -617,8 +631,10 @@ void TestEmulatedGateway::twoGatewaysInOneProcess()
     QVERIFY(cidA != cidB);
 
     const QList<NatsMessage> replies = f.observer.poll();
-    QCOMPARE(mergeReplies(replies, f.gateway->gid()).connections.keys(), QStringList { QString::fromLatin1(cidA) });
-    QCOMPARE(mergeReplies(replies, second.gid()).connections.keys(), QStringList { QString::fromLatin1(cidB) });
+    QCOMPARE(mergeReplies(replies, f.gateway->gid()).connections.keys(),
+             QStringList { QString::fromLatin1(cidA) });
+    QCOMPARE(mergeReplies(replies, second.gid()).connections.keys(),
+             QStringList { QString::fromLatin1(cidB) });
 
     // Listening on a port in use fails with a clear error.
     EmulatedGateway::Options clash = Fixture::defaultOptions();

@@ -15,11 +15,11 @@ using namespace ResWatch;
 namespace {
 
 // Waits until the process printed a line matching @p pattern; returns the match.
-QRegularExpressionMatch waitForOutput(QProcess &process, const QRegularExpression &pattern, QByteArray *output,
-                                      int timeoutMs = 10000)
+QRegularExpressionMatch waitForOutput(QProcess &process, const QRegularExpression &pattern,
+                                      QByteArray *output, int timeoutMs = 10000)
 {
     QRegularExpressionMatch match;
-    QTest::qWaitFor(
+    [[maybe_unused]] const bool matched = QTest::qWaitFor(
         [&] {
             *output += process.readAllStandardOutput();
             match = pattern.match(QString::fromLocal8Bit(*output));
@@ -71,7 +71,8 @@ void TestGatewayCommand::sigtermClosesClientsAndExitsZero()
     gateway.setProcessChannelMode(QProcess::SeparateChannels);
     gateway.start(QStringLiteral(RESWATCH_EXECUTABLE),
                   { QStringLiteral("gateway"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                    QStringLiteral("--nats"), server.url(), QStringLiteral("--gid"), QStringLiteral("gw-exe") });
+                    QStringLiteral("--nats"), server.url(), QStringLiteral("--gid"),
+                    QStringLiteral("gw-exe") });
     QVERIFY(gateway.waitForStarted());
     QByteArray output;
     const QRegularExpressionMatch listening
@@ -88,7 +89,7 @@ void TestGatewayCommand::sigtermClosesClientsAndExitsZero()
     ::kill(pid_t(gateway.processId()), signalNumber);
     QTRY_COMPARE(client.socket.state(), QAbstractSocket::UnconnectedState);
     QCOMPARE(client.socket.closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
-    QVERIFY(gateway.waitForFinished(10000));
+    QTRY_COMPARE_WITH_TIMEOUT(gateway.state(), QProcess::NotRunning, 10000);
     QCOMPARE(gateway.exitStatus(), QProcess::NormalExit);
     QVERIFY2(gateway.exitCode() == 0, gateway.readAllStandardError().constData());
     // Flushed before exit: both are on the server by now.
@@ -106,23 +107,26 @@ void TestGatewayCommand::badArguments_data()
     const QString listen = QStringLiteral("--listen");
     QTest::newRow("listen without port") << QStringList { gateway, listen, QStringLiteral("127.0.0.1") } << 2
                                          << QStringLiteral("invalid --listen '127.0.0.1'");
-    QTest::newRow("listen port too big") << QStringList { gateway, listen, QStringLiteral("127.0.0.1:99999") } << 2
-                                         << QStringLiteral("invalid --listen");
-    QTest::newRow("listen host name") << QStringList { gateway, listen, QStringLiteral("example.org:80") } << 2
-                                      << QStringLiteral("invalid --listen");
+    QTest::newRow("listen port too big") << QStringList { gateway, listen, QStringLiteral("127.0.0.1:99999") }
+                                         << 2 << QStringLiteral("invalid --listen");
+    QTest::newRow("listen host name") << QStringList { gateway, listen, QStringLiteral("example.org:80") }
+                                      << 2 << QStringLiteral("invalid --listen");
     QTest::newRow("port in use") << QStringList { gateway, listen, QStringLiteral("127.0.0.1:%PORT%") } << 1
                                  << QStringLiteral("cannot listen on 127.0.0.1:%PORT%");
-    QTest::newRow("auth timeout") << QStringList { gateway, QStringLiteral("--auth-timeout"), QStringLiteral("soon") }
+    QTest::newRow("auth timeout") << QStringList { gateway, QStringLiteral("--auth-timeout"),
+                                                   QStringLiteral("soon") }
                                   << 2 << QStringLiteral("invalid --auth-timeout 'soon'");
-    QTest::newRow("NATS URL") << QStringList { gateway, QStringLiteral("--nats"), QStringLiteral("http://x:1") } << 2
-                              << QStringLiteral("invalid NATS URL");
-    QTest::newRow("creds file") << QStringList { gateway, QStringLiteral("--creds"), QStringLiteral("/nonexistent") }
+    QTest::newRow("NATS URL") << QStringList { gateway, QStringLiteral("--nats"),
+                                               QStringLiteral("http://x:1") }
+                              << 2 << QStringLiteral("invalid NATS URL");
+    QTest::newRow("creds file") << QStringList { gateway, QStringLiteral("--creds"),
+                                                 QStringLiteral("/nonexistent") }
                                 << 2 << QStringLiteral("cannot read the credentials file /nonexistent");
     QTest::newRow("unknown option") << QStringList { gateway, QStringLiteral("--frobnicate") } << 2
                                     << QStringLiteral("frobnicate");
     QTest::newRow("demo-auth NATS URL")
-        << QStringList { QStringLiteral("demo-auth"), QStringLiteral("--nats"), QStringLiteral("ftp://x:1") } << 2
-        << QStringLiteral("invalid NATS URL");
+        << QStringList { QStringLiteral("demo-auth"), QStringLiteral("--nats"), QStringLiteral("ftp://x:1") }
+        << 2 << QStringLiteral("invalid NATS URL");
 }
 
 void TestGatewayCommand::badArguments()
@@ -174,22 +178,27 @@ void TestGatewayCommand::demoAuthAnswersAndStops()
 
     QProcess service;
     service.start(QStringLiteral(RESWATCH_EXECUTABLE),
-                  { QStringLiteral("demo-auth"), QStringLiteral("--nats"), server.url(), QStringLiteral("--password"),
-                    QStringLiteral("sesame") });
+                  { QStringLiteral("demo-auth"), QStringLiteral("--nats"), server.url(),
+                    QStringLiteral("--password"), QStringLiteral("sesame") });
     QVERIFY(service.waitForStarted());
     QByteArray output;
-    QVERIFY2(waitForOutput(service, QRegularExpression(QStringLiteral("answering auth.demo.login")), &output).hasMatch(),
+    QVERIFY2(waitForOutput(service, QRegularExpression(QStringLiteral("answering auth.demo.login")), &output)
+                 .hasMatch(),
              output.constData());
 
     NatsRequest *request = observer.nats.request(
         "auth.demo.login",
-        R"({"cid":"c1","token":null,"params":{"user":"frank","role":"ops","password":"sesame"}})", 2000, 2000, 1);
+        R"({"cid":"c1","token":null,"params":{"user":"frank","role":"ops","password":"sesame"}})", 2000, 2000,
+        1);
     QVERIFY(request);
     QSignalSpy finished(request, &NatsRequest::finished);
     QVERIFY(finished.wait(5000));
     const QList<NatsMessage> replies = finished.first().first().value<QList<NatsMessage>>();
     QCOMPARE(replies.size(), 1);
-    QCOMPARE(jsonObject(replies.first().data).value(QStringLiteral("result")).toObject().value(QStringLiteral("user")),
+    QCOMPARE(jsonObject(replies.first().data)
+                 .value(QStringLiteral("result"))
+                 .toObject()
+                 .value(QStringLiteral("user")),
              QJsonValue(QStringLiteral("frank")));
     QTRY_VERIFY(observer.has("conn.c1.token"));
 

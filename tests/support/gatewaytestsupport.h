@@ -102,7 +102,8 @@ public:
 class NatsObserver
 {
 public:
-    bool start(const NatsServer &server, const QList<QByteArray> &subjects = { "conn.>", "system.>" })
+    /// One subscription by default, so that messages keep the order the server sent them in.
+    bool start(const NatsServer &server, const QList<QByteArray> &subjects = { ">" })
     {
         if (!nats.open(testNatsOptions(server, QStringLiteral("observer"))) || !waitForNats(nats))
             return false;
@@ -140,7 +141,8 @@ public:
         int count = 0;
         for (const ResWatch::NatsMessage &message : messages) {
             const QByteArray &s = message.subject;
-            if (s == "system.start" || s == "system.stop" || s.endsWith(".connect") || s.endsWith(".disconnect"))
+            if (s == "system.start" || s == "system.stop" || s.endsWith(".connect")
+                || s.endsWith(".disconnect"))
                 ++count;
         }
         return count;
