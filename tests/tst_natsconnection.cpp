@@ -163,10 +163,20 @@ private Q_SLOTS:
         });
         QVERIFY(connection.flush());
 
+        // Published from another connection and thread while this one drains, as in production.
         const int count = 100000;
-        for (int i = 0; i < count; ++i)
-            QVERIFY(connection.publish("conn.c" + QByteArray::number(i % 97) + ".connect",
-                                       QByteArray::number(i)));
+        natsConnection *publisher = nullptr;
+        QCOMPARE(natsConnection_ConnectTo(&publisher, server.url().toUtf8().constData()), NATS_OK);
+        auto cleanup = qScopeGuard([publisher] { natsConnection_Destroy(publisher); });
+        std::thread publishing([publisher] {
+            for (int i = 0; i < count; ++i) {
+                const QByteArray subject = "conn.c" + QByteArray::number(i % 97) + ".connect";
+                const QByteArray data = QByteArray::number(i);
+                natsConnection_Publish(publisher, subject.constData(), data.constData(), int(data.size()));
+            }
+            natsConnection_Flush(publisher);
+        });
+        auto join = qScopeGuard([&publishing] { publishing.join(); });
         QTRY_COMPARE_WITH_TIMEOUT(received.size(), count, 20000);
         QVERIFY(inOrder);
         QCOMPARE(received.last().data, QByteArray::number(count - 1));
