@@ -108,12 +108,30 @@ NatsMessage copyMessage(natsMsg *msg, int length)
     return message;
 }
 
-QString checkReadable(const QString &what, const QString &path)
+QString checkReadable(const QString &what, const QString &path, QByteArray *content = nullptr)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return QStringLiteral("cannot read the %1 '%2': %3").arg(what, path, file.errorString());
+    if (content)
+        *content = file.read(1024 * 1024);
     return {};
+}
+
+// nats.c reads the file only when connecting, and then retries forever with a vague error:
+// check its shape (as `nsc` writes it) up front. The seed must be in the same file.
+QString checkCredentials(const QString &path)
+{
+    QByteArray content;
+    if (const QString problem = checkReadable(QStringLiteral("credentials file"), path, &content);
+        !problem.isEmpty())
+        return problem;
+    const bool jwt = content.contains("-----BEGIN NATS USER JWT-----");
+    const bool seed = content.contains("-----BEGIN USER NKEY SEED-----");
+    if (jwt && seed)
+        return {};
+    return QStringLiteral("the credentials file '%1' holds no %2 (expected a .creds file as written by nsc)")
+        .arg(path, jwt ? QStringLiteral("user NKey seed") : QStringLiteral("NATS user JWT"));
 }
 
 } // namespace
@@ -193,10 +211,19 @@ public:
         Q_EMIT q->statusChanged(newStatus);
     }
 
+    // Our own texts never contain a secret; this is the safety net for texts that quote a
+    // URL or come from nats.c. Short secrets are only replaced where a URL would carry
+    // them, or every "b" of a message would become "***" for the password "b".
     QString scrub(QString text) const
     {
-        for (const QString &secret : secrets)
-            text.replace(secret, QLatin1String("***"));
+        for (const QString &secret : secrets) {
+            if (secret.size() >= 6) {
+                text.replace(secret, QLatin1String("***"));
+            } else {
+                text.replace(QLatin1Char(':') + secret + QLatin1Char('@'), QLatin1String(":***@"));
+                text.replace(QLatin1String("//") + secret + QLatin1Char('@'), QLatin1String("//***@"));
+            }
+        }
         return text;
     }
 
@@ -291,6 +318,8 @@ public:
     quint64 libraryDropped = 0; ///< nats.c's, as of the unsubscription
     QList<NatsMessage> spare; ///< the previous batch's storage, handed back to the callback
     bool overflowing = false;
+    QElapsedTimer lastReport;
+    qsizetype backlogBatch = kBacklogBatch;
     std::function<void(const QString &)> reportError;
 };
 
@@ -510,10 +539,16 @@ void NatsSubscription::Private::drain()
         dropped = shared->dropped;
     }
     QPointer<NatsSubscription> guard(q);
-    // Reported once per burst: at its first drop, then not again until a batch came through whole.
+    // Reported once per burst: at its first drop, then not again until a batch came through
+    // whole and a second passed (a flood that outruns the application comes in waves).
     if (newlyDropped > 0 && !overflowing) {
         overflowing = true;
-        if (reportError) {
+        const bool quiet = lastReport.isValid() && !lastReport.hasExpired(1000);
+        lastReport.start();
+        if (quiet) {
+            qCDebug(lcNats).noquote()
+                << "subscription to" << subject << "dropping again;" << dropped << "so far";
+        } else if (reportError) {
             reportError(QStringLiteral("slow consumer on '%1': messages dropped because the application "
                                        "fell behind (%2 so far)")
                             .arg(QString::fromUtf8(subject))
@@ -537,7 +572,7 @@ void NatsSubscription::Private::drain()
     // is faster than the flow) cost more than the messages themselves: 50-95k batches for 2M
     // messages, against a few hundred paced, and ~600-1200 against ~420-700 ns of CPU a message.
     if (got) {
-        if (batch.size() >= kBacklogBatch)
+        if (batch.size() >= backlogBatch)
             QMetaObject::invokeMethod(
                 q, [this] { drain(); }, Qt::QueuedConnection);
         else
@@ -594,7 +629,7 @@ bool NatsConnection::Private::open(const NatsOptions &options)
         displayUrls.append(redactedUrl(url));
     }
     if (!options.credentialsFile.isEmpty()) {
-        const QString problem = checkReadable(QStringLiteral("credentials file"), options.credentialsFile);
+        const QString problem = checkCredentials(options.credentialsFile);
         if (!problem.isEmpty())
             return fail(problem);
     }
@@ -703,6 +738,7 @@ bool NatsConnection::Private::open(const NatsOptions &options)
         shared = state;
         everConnected = true;
         setStatus(Status::Connected);
+        Q_EMIT q->connected();
         return true;
     }
     if (s == NATS_NOT_YET_CONNECTED && nc) {
@@ -855,6 +891,8 @@ NatsSubscription *NatsConnection::Private::subscribe(const QByteArray &subject, 
     subscription->d->sub = sub;
     subscription->d->shared = state;
     subscription->d->subject = subject;
+    // Two paced milliseconds must not be able to fill a small pending limit.
+    subscription->d->backlogBatch = qMin<qsizetype>(kBacklogBatch, qMax(1, maxPendingMessages / 4));
     QPointer<NatsConnection> connection(q);
     subscription->d->reportError = [connection](const QString &text) {
         if (connection)
