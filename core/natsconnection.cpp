@@ -6,12 +6,14 @@
 #include <QMutex>
 #include <QPointer>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QTimer>
 #include <QUrl>
 
 #include <nats/nats.h>
 
 #include <functional>
+#include <thread>
 
 Q_LOGGING_CATEGORY(lcNats, "reswatch.nats")
 
@@ -40,7 +42,9 @@ QString statusText(natsStatus status)
 // nats.c's thread-local error of the last failed call on this thread, with its status.
 QString lastLibraryError(natsStatus status)
 {
-    const QString text = QString::fromUtf8(nats_GetLastError(nullptr));
+    // Without nats.c's "(conn.c:1905): " source locations, which mean nothing to a user.
+    static const QRegularExpression location(QStringLiteral("\\(\\w+\\.c:\\d+\\): "));
+    const QString text = QString::fromUtf8(nats_GetLastError(nullptr)).remove(location);
     const QString generic = statusText(status);
     if (text.isEmpty() || text == generic)
         return generic;
@@ -238,6 +242,10 @@ public:
     // Detaches from the nats.c connection: its pending and future callbacks are dropped.
     void release()
     {
+        if (diagnosticOptions) {
+            natsOptions_Destroy(diagnosticOptions);
+            diagnosticOptions = nullptr;
+        }
         if (shared) {
             {
                 QMutexLocker lock(&shared->mutex);
@@ -284,7 +292,10 @@ public:
     int maxPendingMessages = 0;
     int maxPendingBytes = 0;
     QString slowSubject;
-    QString credentialsKind;
+    natsOptions *diagnosticOptions = nullptr; ///< ours, to find out why nats.c gave up
+
+    void diagnoseClose(const QString &reported);
+    void finishClose(const QString &reason);
     QElapsedTimer slowReported;
 };
 
@@ -392,8 +403,7 @@ void NatsConnection::Private::onReconnected(natsConnection *, void *closure)
 
 void NatsConnection::Private::onClosed(natsConnection *nc, void *closure)
 {
-    // We only get here for a close we did not ask for (ours detach first), for example
-    // after the server refused the credentials twice in a row: say why.
+    // We only get here for a close we did not ask for (ours detach first).
     const char *last = nullptr;
     const natsStatus reason = natsConnection_GetLastError(nc, &last);
     QString text;
@@ -403,25 +413,53 @@ void NatsConnection::Private::onClosed(natsConnection *nc, void *closure)
         if (!detail.isEmpty() && detail != text)
             text += QStringLiteral(": ") + detail;
     }
-    // With unlimited reconnects nats.c 3.4 gives up only when a server refused the
-    // credentials twice in a row, and then reports just "no server available" (the
-    // server's "Authorization Violation" is lost in its reconnect thread): name the cause.
-    const bool refused
-        = reason == NATS_NO_SERVER || reason == NATS_CONNECTION_AUTH_FAILED || reason == NATS_NOT_PERMITTED;
-    post(closure, [text, refused](Private *d) {
-        if (refused)
-            d->setError(QStringLiteral("authorization violation: the NATS server refused the %1; giving "
-                                       "up (%2)")
-                            .arg(d->credentialsKind, text),
-                        true);
-        else if (!text.isEmpty())
-            d->setError(QStringLiteral("connection closed: %1").arg(text), true);
-        d->setStatus(Status::Closed);
-        Q_EMIT d->q->closed();
-    });
+    post(closure, [text](Private *d) { d->diagnoseClose(text); });
     // nats.c posts the closed callback last, after joining the threads that could
     // call the others, on its single callback thread: nothing uses the closure after this.
     SharedState::deref(static_cast<ConnectionShared *>(closure));
+}
+
+// nats.c gave up on its own: with unlimited reconnects, because a server refused the
+// credentials twice in a row, or the TLS handshake failed. It then only reports "no server
+// available"; the server's "Authorization Violation" or OpenSSL's reason is lost in its
+// reconnect thread. One plain connect attempt with the same options, on a short-lived thread
+// (it may take up to the connect timeout), recovers the real reason from nats.c's
+// thread-local error before closed() is emitted.
+void NatsConnection::Private::diagnoseClose(const QString &reported)
+{
+    if (!diagnosticOptions || !shared) {
+        finishClose(reported);
+        return;
+    }
+    natsOptions *opts = diagnosticOptions;
+    diagnosticOptions = nullptr;
+    natsOptions_SetRetryOnFailedConnect(opts, false, nullptr, nullptr);
+    natsOptions_SetAllowReconnect(opts, false);
+    natsOptions_SetCustomReconnectDelay(opts, nullptr, nullptr);
+    natsOptions_SetDisconnectedCB(opts, nullptr, nullptr);
+    natsOptions_SetReconnectedCB(opts, nullptr, nullptr);
+    natsOptions_SetClosedCB(opts, nullptr, nullptr);
+    natsOptions_SetErrorHandler(opts, nullptr, nullptr);
+    ConnectionShared *state = shared;
+    state->ref();
+    std::thread([opts, state, reported] {
+        natsConnection *probe = nullptr;
+        const natsStatus s = natsConnection_Connect(&probe, opts);
+        const QString reason = s == NATS_OK ? reported : lastLibraryError(s);
+        natsConnection_Destroy(probe);
+        natsOptions_Destroy(opts);
+        post(state, [reason](Private *d) { d->finishClose(reason); });
+        SharedState::deref(state);
+    }).detach();
+}
+
+void NatsConnection::Private::finishClose(const QString &reason)
+{
+    setError(
+        QStringLiteral("the NATS client gave up: %1").arg(reason.isEmpty() ? statusText(NATS_ERR) : reason),
+        true);
+    setStatus(Status::Closed);
+    Q_EMIT q->closed();
 }
 
 void NatsConnection::Private::onError(natsConnection *nc, natsSubscription *sub, natsStatus err,
@@ -718,14 +756,6 @@ bool NatsConnection::Private::open(const NatsOptions &options)
         return fail(QStringLiteral("unusable NATS options (%1): %2").arg(step, text));
     }
 
-    if (!options.credentialsFile.isEmpty())
-        credentialsKind = QStringLiteral("credentials file %1").arg(options.credentialsFile);
-    else if (!options.token.isEmpty())
-        credentialsKind = QStringLiteral("token");
-    else if (!options.user.isEmpty())
-        credentialsKind = QStringLiteral("user '%1' and its password").arg(options.user);
-    else
-        credentialsKind = QStringLiteral("connection without credentials");
     maxPendingMessages = options.maxPendingMessages;
     maxPendingBytes = options.maxPendingBytes;
     qCDebug(lcNats).noquote() << "connecting to" << displayUrls.join(QLatin1String(", ")) << "as"
@@ -733,7 +763,10 @@ bool NatsConnection::Private::open(const NatsOptions &options)
     // With retry-on-failed-connect and a connected callback, this tries each server
     // once and, failing that, returns NATS_NOT_YET_CONNECTED and keeps trying in the background.
     s = natsConnection_Connect(&nc, opts);
-    natsOptions_Destroy(opts);
+    if (s == NATS_OK || s == NATS_NOT_YET_CONNECTED)
+        diagnosticOptions = opts; // nats.c keeps its own copy
+    else
+        natsOptions_Destroy(opts);
     if (s == NATS_OK) {
         shared = state;
         everConnected = true;

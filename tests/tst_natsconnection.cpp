@@ -2,8 +2,10 @@
 #include "natsserver.h"
 
 #include <QElapsedTimer>
+#include <QProcess>
 #include <QScopeGuard>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -420,6 +422,57 @@ private Q_SLOTS:
         }
     }
 
+    void tlsWithAPrivateCa()
+    {
+        const QString openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
+        if (openssl.isEmpty())
+            QSKIP("openssl is needed to make a test certificate");
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString cert = dir.filePath(QStringLiteral("cert.pem"));
+        const QString key = dir.filePath(QStringLiteral("key.pem"));
+        QProcess process;
+        process.start(openssl,
+                      { QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+                        QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+                        QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                        QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert, QStringLiteral("-days"),
+                        QStringLiteral("2"), QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                        QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1") });
+        QVERIFY(process.waitForFinished(10000));
+        QCOMPARE(process.exitCode(), 0);
+
+        NatsServer::Options serverOptions;
+        serverOptions.extraConfig
+            = "tls { cert_file: \"" + cert.toUtf8() + "\", key_file: \"" + key.toUtf8() + "\" }\n";
+        NatsServer server(serverOptions);
+        QVERIFY2(server.start(), qPrintable(server.error()));
+
+        // Trusting the server's certificate: connected, over TLS.
+        NatsOptions options = optionsFor(server);
+        options.urls = { QStringLiteral("tls://127.0.0.1:%1").arg(server.port()) };
+        options.caFile = cert;
+        NatsConnection connection;
+        QVERIFY2(connection.open(options), qPrintable(connection.lastError()));
+        QTRY_COMPARE_WITH_TIMEOUT(connection.status(), NatsConnection::Status::Connected, 5000);
+        NatsSubscription *subscription = connection.subscribe("system.start");
+        QVERIFY(subscription);
+        Collector collector(subscription);
+        QVERIFY(connection.publish("system.start", "{}"));
+        QTRY_COMPARE_WITH_TIMEOUT(collector.messages.size(), 1, 5000);
+
+        // Without the CA the server's certificate is not trusted: never connected.
+        NatsOptions untrusted = optionsFor(server);
+        untrusted.urls = options.urls;
+        NatsConnection refused;
+        QSignalSpy errors(&refused, &NatsConnection::errorOccurred);
+        QVERIFY(refused.open(untrusted));
+        QTRY_VERIFY_WITH_TIMEOUT(!errors.isEmpty(), 5000);
+        QVERIFY(!refused.isConnected());
+        const QString text = errors.last().first().toString();
+        QVERIFY2(text.contains(QLatin1String("certificate")), qPrintable(text));
+    }
+
     void malformedCredentialsFileIsRefused_data()
     {
         QTest::addColumn<QByteArray>("content");
@@ -463,6 +516,8 @@ private Q_SLOTS:
             << QString() << missing << QString() << QStringLiteral("cannot read the credentials file");
         QTest::newRow("unreadable CA") << QString() << QString() << QStringLiteral("/nonexistent/ca.pem")
                                        << QStringLiteral("cannot read the TLS CA file");
+        QTest::newRow("CA file that is no certificate")
+            << QString() << QString() << QStringLiteral("@garbage") << QStringLiteral("TLS CA file");
         QTest::newRow("http scheme") << QStringLiteral("http://127.0.0.1:4222") << QString() << QString()
                                      << QStringLiteral("malformed NATS server URL");
         QTest::newRow("no host") << QStringLiteral("nats://:4222") << QString() << QString()
@@ -481,6 +536,13 @@ private Q_SLOTS:
         QFETCH(QString, caFile);
         QFETCH(QString, expected);
 
+        QTemporaryDir dir;
+        if (caFile == QLatin1String("@garbage")) {
+            caFile = dir.filePath(QStringLiteral("ca.pem"));
+            QFile file(caFile);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write("this is not a certificate\n");
+        }
         NatsOptions options;
         options.urls = { url.isEmpty() ? QStringLiteral("nats://127.0.0.1:4222") : url };
         options.credentialsFile = credentialsFile;
