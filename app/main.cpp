@@ -17,6 +17,7 @@ struct Command
 
 const Command commands[] = {
     { "snapshot", "poll the gateways once and write their connections as CSV", runSnapshot },
+    { "track", "run the live tracker without a window, writing CSV snapshots", runTrack },
     { "gateway", "run an emulated RES gateway that publishes tracking events", runGateway },
     { "demo-auth", "run the demo authentication service (auth.demo.login)", runDemoAuth },
 };

@@ -54,11 +54,15 @@ struct Connection
     std::shared_ptr<const ConnectionDetails> details; ///< null when none is known
     qint64 connectedAtMs = 0; ///< Unix ms: decoded from the xid, or first seen
     qint64 tokenSetAtMs = 0; ///< Unix ms; 0 when no token event was seen
+    /// Source::Monitor only: the token is not known yet ("unknown since"), which is different from
+    /// no token; Unix ms since when. 0 when the token is known, which it always is for other sources.
+    qint64 tokenUnknownSinceMs = 0;
     quint32 gateway = 0; ///< index in Tracker::gateways()
     ConnectionState state = ConnectionState::Live;
     Source source = Source::Event;
 
     bool hasToken() const { return !token.isEmpty(); }
+    bool isTokenKnown() const { return tokenUnknownSinceMs == 0; }
     QByteArray tid() const { return details ? details->tid : QByteArray(); }
     QByteArray remoteAddr() const { return details ? details->remoteAddr : QByteArray(); }
     QByteArray host() const { return details ? details->host : QByteArray(); }
@@ -75,6 +79,13 @@ struct Gateway
     int missedPolls = 0;
     int connectionCount = 0;
     bool removed = false; ///< its slot is free; hidden by models
+
+    // Source::Monitor (a stock Resgate seen through nats-server's monitoring, SPEC section 4):
+    // its NATS client. startedAtMs is then when that NATS connection was accepted (for uptime).
+    QString natsName; ///< the NATS connection name; often empty (stock Resgate sets none)
+    QString natsAddress; ///< "ip:port" of the NATS client
+    QString server; ///< the NATS server it is connected to (name, else id)
+    QString monitor; ///< the monitoring endpoint it was read through
 };
 
 struct ClosedConnection

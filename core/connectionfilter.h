@@ -19,6 +19,15 @@ namespace ResWatch {
  * `~` (regular expression), and `has:field`. Numbers compare as numbers.
  * A bare word matches the cid, the gid or the token text.
  *
+ * Details: `and` may be written out; parentheses group; values (and bare
+ * words) may be double-quoted with `\"` and `\\` escapes. A field that is absent
+ * matches no comparison, `!=` included (`-role=admin` keeps tokens without a
+ * role). Numbers compare as numbers when the token value is a JSON number and
+ * the typed value is an unquoted number, otherwise as UTF-8 strings; booleans
+ * and null compare with `true`, `false`, `null`; `~` is case-sensitive unless
+ * the pattern starts with `(?i)`. `has:token` is a non-null token and
+ * `token=null` its absence. `state` and `source` values are checked when parsed.
+ *
  * Matching allocates nothing for plain comparisons: it runs over a million
  * rows on the GUI thread in time slices. Copies are cheap and thread-safe.
  */

@@ -719,6 +719,8 @@ bool NatsConnection::Private::open(const NatsOptions &options)
     };
     if (s == NATS_OK) {
         apply(natsOptions_SetServers(opts, servers.data(), int(servers.size())), QStringLiteral("servers"));
+        if (options.sharedDeliveryThread)
+            apply(natsOptions_UseGlobalMessageDelivery(opts, true), QStringLiteral("shared delivery"));
         if (!name.isEmpty())
             apply(natsOptions_SetName(opts, name.constData()), QStringLiteral("client name"));
         if (!user.isEmpty() || !password.isEmpty())

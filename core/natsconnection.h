@@ -38,6 +38,10 @@ struct RESWATCH_CORE_EXPORT NatsOptions
     /// NatsConnection::errorOccurred). Generous, because the tracker ingests bursts of millions.
     int maxPendingMessages = 4 * 1024 * 1024;
     int maxPendingBytes = 1024 * 1024 * 1024;
+    /// Deliver every subscription's messages from nats.c's shared delivery thread instead of
+    /// one thread per subscription. Needed with thousands of subscriptions (a stock-mode
+    /// emulated gateway holds one per WebSocket client, as Resgate does).
+    bool sharedDeliveryThread = false;
 
     /// `NATS_URL` split on commas, as in NATS's own tools, else nats://127.0.0.1:4222.
     static QStringList defaultUrls();

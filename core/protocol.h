@@ -47,8 +47,8 @@ struct ParseResult
     QByteArray subject;
     QString error; ///< empty when the message is good
     bool ok() const { return error.isEmpty(); }
-    /// "conn.x.connect: missing gid", for logs and the event log.
-    QString describeError() const;
+    /// "conn.x.connect: gid is missing", for logs and the event log.
+    RESWATCH_CORE_EXPORT QString describeError() const;
 };
 
 /// Payloads larger than this are rejected without being parsed.

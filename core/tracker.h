@@ -1,6 +1,7 @@
 #pragma once
 
 #include "connection.h"
+#include "connzparser.h"
 #include "natsconnection.h"
 
 #include <QObject>
@@ -25,8 +26,16 @@ struct TrackerSettings
 
 /**
  * What changed since the previous changed() signal. Slots are indices for
- * Tracker::connectionAt(); a slot in removed() stays readable until the signal
- * returns and is only reused after it.
+ * Tracker::connectionAt(), each list sorted ascending and free of duplicates;
+ * a slot in removed() stays readable until the signal returns and is only
+ * reused after it. A connection added and removed within one period appears in
+ * neither list; one added then updated appears only in added; one updated then
+ * removed only in removed.
+ *
+ * The closed history changes by closedDropped entries at its front (entries
+ * that were there at the previous signal) and closedAppended at its back
+ * (entries still present), so a model removes the first closedDropped rows and
+ * appends closedAppended rows.
  */
 struct ChangeSet
 {
@@ -84,17 +93,47 @@ public:
     void handlePollReply(const QByteArray &payload);
     /// The poll's replies are all in: reconcile, count missed polls.
     void endPoll();
+    /// Forgets the poll in flight without counting missed polls (the request could not be sent,
+    /// or the NATS connection was lost while collecting replies). What its replies added stays.
+    void cancelPoll();
     bool isPollInFlight() const;
     /// Time-based rules: drop expired pending tokens, remove gateways past their grace period.
     void expire();
-    /// Forgets everything (a new NATS server, for example).
+    /// Forgets every connection, gateway, pending token and closed entry (a new NATS server, for
+    /// example), announcing the removals through changed(). stats() keeps counting.
     void clear();
+
+    // Passive tracking of stock gateways (SPEC section 4). Gateways and connections it creates
+    // have Source::Monitor; native gateways seen in a snapshot stay native (one gateway, one
+    // connection per cid).
+    /// Reconciles the Monitor gateways of @p snapshot's scope: new `conn.<cid>.*` subscriptions
+    /// are connects, vanished ones disconnects (EndReason::Disconnected), a vanished NATS client is
+    /// a stopped gateway (EndReason::GatewayStopped; removed after the grace period).
+    void applyMonitorSnapshot(const MonitorSnapshot &snapshot);
+    /// The endpoint of @p scope could not be read: its gateways and connections are kept, marked
+    /// stale, until it can be read again (they do not expire meanwhile).
+    void markMonitorStale(const QString &scope);
+    /// Forgets the gateways of @p scope and their connections (the endpoint was removed).
+    void forgetMonitorScope(const QString &scope);
+    /// A request a stock gateway sent (access.>, call.>, auth.>) seen by a plain subscriber: its
+    /// `cid`, `token`, `remoteAddr` and `host` fill in what is not known yet. Other subjects and
+    /// payloads without a cid are ignored (not counted as bad: services send many requests).
+    void handleObservedRequest(const NatsMessage &message);
+    void handleObservedRequests(const QList<NatsMessage> &messages);
+    /// Since when every token event and request is seen (0: not observing). A Monitor connection
+    /// whose xid says it connected after that has a known token (none until one is seen).
+    void setObservingSince(qint64 ms);
+    qint64 observingSince() const;
+    /// The readable, stable gid of a stock gateway: "<server>/<NATS client id>", the server by
+    /// name, else by the first 12 characters of its id.
+    static QString monitorGid(QByteArrayView serverId, QByteArrayView serverName, quint64 natsCid);
 
     // Reads.
     int connectionCount() const;
     /// One past the highest slot in use; slots below it may be free.
     quint32 slotCount() const;
-    /// The connection in @p slot, or nullptr when the slot is free.
+    /// The connection in @p slot, or nullptr when the slot is free. A connection removed since
+    /// the last changed() stays readable here (but not through slotOf()) until that signal returns.
     const Connection *connectionAt(quint32 slot) const;
     /// The slot of @p cid, or -1.
     qint64 slotOf(QByteArrayView cid) const;

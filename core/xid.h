@@ -6,6 +6,7 @@
 #include <QByteArrayView>
 #include <QtGlobal>
 
+#include <atomic>
 #include <optional>
 
 namespace ResWatch {
@@ -29,17 +30,30 @@ struct RESWATCH_CORE_EXPORT Xid
     static std::optional<Xid> parse(QByteArrayView text);
 };
 
-/// Issues xids for one process, like rs/xid: machine id from the host, the pid, and a counter.
+/**
+ * Issues xids for one process, like rs/xid: the machine id (XID_MACHINE_ID, or
+ * the first 3 bytes of the SHA-256 of /etc/machine-id, else of the host name),
+ * the pid (xor the CRC-32 of /proc/self/cpuset in a container), a counter that
+ * starts at a random value, and the current time. next() is thread-safe.
+ */
 class RESWATCH_CORE_EXPORT XidGenerator
 {
 public:
     XidGenerator();
+    XidGenerator(const XidGenerator &) = delete;
+    XidGenerator &operator=(const XidGenerator &) = delete;
+
     QByteArray next();
+    /// The next id as a value, with @p seconds as its time (now when negative).
+    Xid nextId(qint64 seconds = -1);
+
+    quint32 machine() const { return m_machine; }
+    quint16 pid() const { return m_pid; }
 
 private:
     quint32 m_machine;
     quint16 m_pid;
-    quint32 m_counter;
+    std::atomic<quint32> m_counter;
 };
 
 } // namespace ResWatch

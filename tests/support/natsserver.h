@@ -1,49 +1,6 @@
 #pragma once
 
-#include <QByteArray>
-#include <QProcess>
-#include <QString>
-#include <QTemporaryDir>
+#include "natsserverprocess.h"
 
-/**
- * A real nats-server for one test: started on a free loopback port
- * (`-p -1 --ports_file_dir`), stopped when destroyed.
- */
-class NatsServer
-{
-public:
-    struct Options
-    {
-        bool monitoring = false; ///< also serve /connz on a free port
-        qint64 maxPayload = 0; ///< 0: the server's default (1 MiB)
-        QStringList extraArguments;
-        QByteArray extraConfig; ///< appended to the generated config file
-    };
-
-    NatsServer();
-    explicit NatsServer(const Options &options);
-    ~NatsServer();
-
-    /// Starts and waits until the server accepts clients. False with error() on failure.
-    bool start();
-    void stop(); ///< SIGTERM, then waits
-    void kill(); ///< SIGKILL
-    /// Starts again on the same client port (for reconnect tests).
-    bool restart();
-
-    bool isRunning() const;
-    int port() const;
-    int monitorPort() const; ///< 0 unless Options::monitoring
-    QString url() const; ///< nats://127.0.0.1:<port>
-    QString monitorUrl() const; ///< http://127.0.0.1:<monitorPort>
-    QString error() const;
-
-private:
-    bool launch(int fixedPort);
-    Options m_options;
-    QTemporaryDir m_dir;
-    QProcess m_process;
-    int m_port = 0;
-    int m_monitorPort = 0;
-    QString m_error;
-};
+/// Every NATS test starts its own server on a free loopback port.
+using NatsServer = ResWatch::NatsServerProcess;

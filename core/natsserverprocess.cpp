@@ -1,4 +1,4 @@
-#include "natsserver.h"
+#include "natsserverprocess.h"
 
 #include <QDeadlineTimer>
 #include <QDir>
@@ -7,33 +7,39 @@
 #include <QTcpSocket>
 #include <QThread>
 
+#include <cctype>
 #include <csignal>
+#include <sys/prctl.h>
 
-NatsServer::NatsServer() : NatsServer(Options {}) { }
+namespace ResWatch {
 
-NatsServer::NatsServer(const Options &options) : m_options(options)
+NatsServerProcess::NatsServerProcess() : NatsServerProcess(Options {}) { }
+
+NatsServerProcess::NatsServerProcess(const Options &options) : m_options(options)
 {
     m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     m_process.setStandardOutputFile(QProcess::nullDevice());
+    // If this process dies without stopping the server, the kernel stops it.
+    m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
 }
 
-NatsServer::~NatsServer()
+NatsServerProcess::~NatsServerProcess()
 {
     stop();
 }
 
-bool NatsServer::start()
+bool NatsServerProcess::start()
 {
     return launch(-1);
 }
 
-bool NatsServer::restart()
+bool NatsServerProcess::restart()
 {
     stop();
     return launch(m_port);
 }
 
-bool NatsServer::launch(int fixedPort)
+bool NatsServerProcess::launch(int fixedPort)
 {
     const QString executable = QStandardPaths::findExecutable(QStringLiteral("nats-server"));
     if (executable.isEmpty()) {
@@ -114,7 +120,7 @@ bool NatsServer::launch(int fixedPort)
     return false;
 }
 
-void NatsServer::stop()
+void NatsServerProcess::stop()
 {
     if (m_process.state() == QProcess::NotRunning)
         return;
@@ -123,7 +129,7 @@ void NatsServer::stop()
         kill();
 }
 
-void NatsServer::kill()
+void NatsServerProcess::kill()
 {
     if (m_process.state() == QProcess::NotRunning)
         return;
@@ -131,27 +137,29 @@ void NatsServer::kill()
     m_process.waitForFinished(5000);
 }
 
-bool NatsServer::isRunning() const
+bool NatsServerProcess::isRunning() const
 {
     return m_process.state() == QProcess::Running;
 }
-int NatsServer::port() const
+int NatsServerProcess::port() const
 {
     return m_port;
 }
-int NatsServer::monitorPort() const
+int NatsServerProcess::monitorPort() const
 {
     return m_monitorPort;
 }
-QString NatsServer::url() const
+QString NatsServerProcess::url() const
 {
     return QStringLiteral("nats://127.0.0.1:%1").arg(m_port);
 }
-QString NatsServer::monitorUrl() const
+QString NatsServerProcess::monitorUrl() const
 {
     return QStringLiteral("http://127.0.0.1:%1").arg(m_monitorPort);
 }
-QString NatsServer::error() const
+QString NatsServerProcess::error() const
 {
     return m_error;
 }
+
+} // namespace ResWatch
