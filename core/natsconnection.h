@@ -55,11 +55,22 @@ class NatsRequest;
 /**
  * Owns one nats.c connection. Connecting never blocks the caller: the connection
  * retries in the background, and reconnects forever with an exponential backoff
- * after it was lost. Every signal is emitted on the thread this object lives in.
+ * after it was lost. Every signal is emitted on the thread this object lives in,
+ * and it is used from that thread only.
  *
  * nats.c calls back on its own threads; this class copies what it needs out of
  * each callback and hands it to the owning thread, so no QObject is touched from
  * a nats.c thread, and callbacks that arrive after destruction are dropped.
+ *
+ * connected() is emitted once, when the first server accepted the connection
+ * (at once inside open() if it did so right away: status() is then Connected);
+ * after a loss, disconnected() and then reconnected(). Subscriptions survive
+ * reconnects. The only time the connection gives up by itself is when a server
+ * refuses the credentials twice in a row (nats.c's rule): then errorOccurred()
+ * names the authorization problem and closed() follows.
+ *
+ * Not supported: JetStream, headers, drain. After close(), existing subscriptions
+ * stay inert; subscribe again after the next open().
  */
 class RESWATCH_CORE_EXPORT NatsConnection : public QObject
 {
@@ -95,12 +106,18 @@ public:
     /**
      * Publishes a request and collects every reply until no new one came for
      * @p quietMs, or @p maxWaitMs passed, or @p maxReplies arrived (0: no limit).
-     * The returned object emits finished() once and then deletes itself.
+     * The quiet window starts at the publish, so with no responder the request
+     * ends after @p quietMs with no replies. A single request with a timeout T
+     * is request(subject, data, T, T, 1).
+     *
+     * The returned object (a child of this connection) emits finished() once and
+     * then deletes itself; when it cannot be sent, it finishes with no replies on
+     * the next event-loop turn and errorOccurred() says why.
      */
     NatsRequest *request(const QByteArray &subject, const QByteArray &data, int quietMs = 250,
                          int maxWaitMs = 2000, int maxReplies = 0);
 
-    /// Waits up to @p timeoutMs until the server acknowledged everything published so far.
+    /// Blocks up to @p timeoutMs until the server acknowledged everything published so far.
     bool flush(int timeoutMs = 2000);
 
 Q_SIGNALS:

@@ -2,8 +2,10 @@
 #include "natsserver.h"
 
 #include <QElapsedTimer>
+#include <QProcess>
 #include <QScopeGuard>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -114,8 +116,10 @@ private Q_SLOTS:
         NatsServer server;
         QVERIFY2(server.start(), qPrintable(server.error()));
         NatsConnection connection;
+        QSignalSpy connected(&connection, &NatsConnection::connected);
         QVERIFY2(connection.open(optionsFor(server)), qPrintable(connection.lastError()));
         QCOMPARE(connection.status(), NatsConnection::Status::Connected);
+        QCOMPARE(connected.count(), 1);
         QVERIFY(connection.maxPayload() > 0);
         QVERIFY(connection.connectedUrl().contains(QString::number(server.port())));
 
@@ -163,10 +167,20 @@ private Q_SLOTS:
         });
         QVERIFY(connection.flush());
 
+        // Published from another connection and thread while this one drains, as in production.
         const int count = 100000;
-        for (int i = 0; i < count; ++i)
-            QVERIFY(connection.publish("conn.c" + QByteArray::number(i % 97) + ".connect",
-                                       QByteArray::number(i)));
+        natsConnection *publisher = nullptr;
+        QCOMPARE(natsConnection_ConnectTo(&publisher, server.url().toUtf8().constData()), NATS_OK);
+        auto cleanup = qScopeGuard([publisher] { natsConnection_Destroy(publisher); });
+        std::thread publishing([publisher] {
+            for (int i = 0; i < count; ++i) {
+                const QByteArray subject = "conn.c" + QByteArray::number(i % 97) + ".connect";
+                const QByteArray data = QByteArray::number(i);
+                natsConnection_Publish(publisher, subject.constData(), data.constData(), int(data.size()));
+            }
+            natsConnection_Flush(publisher);
+        });
+        auto join = qScopeGuard([&publishing] { publishing.join(); });
         QTRY_COMPARE_WITH_TIMEOUT(received.size(), count, 20000);
         QVERIFY(inOrder);
         QCOMPARE(received.last().data, QByteArray::number(count - 1));
@@ -348,30 +362,46 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(collector.messages.size(), 1, 5000);
     }
 
-    void userPasswordAuthentication_data()
+    void authentication_data()
     {
-        QTest::addColumn<QString>("password");
+        QTest::addColumn<QByteArray>("serverConfig");
+        QTest::addColumn<QString>("user");
+        QTest::addColumn<QString>("secret");
         QTest::addColumn<bool>("accepted");
-        QTest::newRow("right password") << QStringLiteral("s3cr3t-pw") << true;
-        QTest::newRow("wrong password") << QStringLiteral("wr0ng-pw") << false;
+
+        const QByteArray password = "authorization { user: alice, password: s3cr3t-pw }\n";
+        const QByteArray token = "authorization { token: t0ken-for-reswatch }\n";
+        QTest::newRow("right password")
+            << password << QStringLiteral("alice") << QStringLiteral("s3cr3t-pw") << true;
+        QTest::newRow("wrong password")
+            << password << QStringLiteral("alice") << QStringLiteral("wr0ng-pw") << false;
+        QTest::newRow("right token") << token << QString() << QStringLiteral("t0ken-for-reswatch") << true;
+        QTest::newRow("wrong token") << token << QString() << QStringLiteral("not-the-t0ken") << false;
+        QTest::newRow("no credentials") << password << QString() << QString() << false;
     }
 
-    void userPasswordAuthentication()
+    void authentication()
     {
-        QFETCH(QString, password);
+        QFETCH(QByteArray, serverConfig);
+        QFETCH(QString, user);
+        QFETCH(QString, secret);
         QFETCH(bool, accepted);
 
         NatsServer::Options serverOptions;
-        serverOptions.extraConfig = "authorization { user: alice, password: s3cr3t-pw }\n";
+        serverOptions.extraConfig = serverConfig;
         NatsServer server(serverOptions);
         QVERIFY2(server.start(), qPrintable(server.error()));
 
         NatsConnection connection;
         QSignalSpy connected(&connection, &NatsConnection::connected);
+        QSignalSpy closed(&connection, &NatsConnection::closed);
         QSignalSpy errors(&connection, &NatsConnection::errorOccurred);
         NatsOptions options = optionsFor(server);
-        options.user = QStringLiteral("alice");
-        options.password = password;
+        options.user = user;
+        if (user.isEmpty())
+            options.token = secret;
+        else
+            options.password = secret;
         QVERIFY2(connection.open(options), qPrintable(connection.lastError()));
         if (accepted) {
             QTRY_COMPARE(connection.status(), NatsConnection::Status::Connected);
@@ -379,13 +409,99 @@ private Q_SLOTS:
             QVERIFY(connection.flush());
             return;
         }
-        QTRY_VERIFY_WITH_TIMEOUT(!errors.isEmpty(), 5000);
-        const QString text = errors.first().first().toString();
-        QVERIFY2(text.contains(QLatin1String("authorization"), Qt::CaseInsensitive), qPrintable(text));
-        QVERIFY2(!text.contains(password), qPrintable(text));
-        QVERIFY(!connection.lastError().contains(password));
-        QVERIFY(!connection.isConnected());
+        // Refused: nats.c gives up after the same refusal twice, and says why.
+        QTRY_COMPARE_WITH_TIMEOUT(closed.count(), 1, 5000);
+        QCOMPARE(connection.status(), NatsConnection::Status::Closed);
         QCOMPARE(connected.count(), 0);
+        QVERIFY(!errors.isEmpty());
+        const QString text = errors.last().first().toString();
+        QVERIFY2(text.contains(QLatin1String("authorization"), Qt::CaseInsensitive), qPrintable(text));
+        if (!secret.isEmpty()) {
+            QVERIFY2(!text.contains(secret), qPrintable(text));
+            QVERIFY(!connection.lastError().contains(secret));
+        }
+    }
+
+    void tlsWithAPrivateCa()
+    {
+        const QString openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
+        if (openssl.isEmpty())
+            QSKIP("openssl is needed to make a test certificate");
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString cert = dir.filePath(QStringLiteral("cert.pem"));
+        const QString key = dir.filePath(QStringLiteral("key.pem"));
+        QProcess process;
+        process.start(openssl,
+                      { QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+                        QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+                        QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                        QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert, QStringLiteral("-days"),
+                        QStringLiteral("2"), QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                        QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1") });
+        QVERIFY(process.waitForFinished(10000));
+        QCOMPARE(process.exitCode(), 0);
+
+        NatsServer::Options serverOptions;
+        serverOptions.extraConfig
+            = "tls { cert_file: \"" + cert.toUtf8() + "\", key_file: \"" + key.toUtf8() + "\" }\n";
+        NatsServer server(serverOptions);
+        QVERIFY2(server.start(), qPrintable(server.error()));
+
+        // Trusting the server's certificate: connected, over TLS.
+        NatsOptions options = optionsFor(server);
+        options.urls = { QStringLiteral("tls://127.0.0.1:%1").arg(server.port()) };
+        options.caFile = cert;
+        NatsConnection connection;
+        QVERIFY2(connection.open(options), qPrintable(connection.lastError()));
+        QTRY_COMPARE_WITH_TIMEOUT(connection.status(), NatsConnection::Status::Connected, 5000);
+        NatsSubscription *subscription = connection.subscribe("system.start");
+        QVERIFY(subscription);
+        Collector collector(subscription);
+        QVERIFY(connection.publish("system.start", "{}"));
+        QTRY_COMPARE_WITH_TIMEOUT(collector.messages.size(), 1, 5000);
+
+        // Without the CA the server's certificate is not trusted: never connected.
+        NatsOptions untrusted = optionsFor(server);
+        untrusted.urls = options.urls;
+        NatsConnection refused;
+        QSignalSpy errors(&refused, &NatsConnection::errorOccurred);
+        QVERIFY(refused.open(untrusted));
+        QTRY_VERIFY_WITH_TIMEOUT(!errors.isEmpty(), 5000);
+        QVERIFY(!refused.isConnected());
+        const QString text = errors.last().first().toString();
+        QVERIFY2(text.contains(QLatin1String("certificate")), qPrintable(text));
+    }
+
+    void malformedCredentialsFileIsRefused_data()
+    {
+        QTest::addColumn<QByteArray>("content");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("empty") << QByteArray() << QStringLiteral("holds no NATS user JWT");
+        QTest::newRow("not creds") << QByteArray("hello\n") << QStringLiteral("holds no NATS user JWT");
+        QTest::newRow("jwt without seed") << QByteArray(
+            "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QifQ.e30.x\n------END NATS USER JWT------\n")
+                                          << QStringLiteral("holds no user NKey seed");
+    }
+
+    void malformedCredentialsFileIsRefused()
+    {
+        QFETCH(QByteArray, content);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QFile file(dir.filePath(QStringLiteral("user.creds")));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(content);
+        file.close();
+
+        NatsOptions options;
+        options.urls = { QStringLiteral("nats://127.0.0.1:4222") };
+        options.credentialsFile = file.fileName();
+        NatsConnection connection;
+        QVERIFY(!connection.open(options));
+        QVERIFY2(connection.lastError().contains(expected), qPrintable(connection.lastError()));
+        QVERIFY(connection.lastError().contains(file.fileName()));
     }
 
     void unusableOptionsAreRefused_data()
@@ -400,6 +516,8 @@ private Q_SLOTS:
             << QString() << missing << QString() << QStringLiteral("cannot read the credentials file");
         QTest::newRow("unreadable CA") << QString() << QString() << QStringLiteral("/nonexistent/ca.pem")
                                        << QStringLiteral("cannot read the TLS CA file");
+        QTest::newRow("CA file that is no certificate")
+            << QString() << QString() << QStringLiteral("@garbage") << QStringLiteral("TLS CA file");
         QTest::newRow("http scheme") << QStringLiteral("http://127.0.0.1:4222") << QString() << QString()
                                      << QStringLiteral("malformed NATS server URL");
         QTest::newRow("no host") << QStringLiteral("nats://:4222") << QString() << QString()
@@ -418,6 +536,13 @@ private Q_SLOTS:
         QFETCH(QString, caFile);
         QFETCH(QString, expected);
 
+        QTemporaryDir dir;
+        if (caFile == QLatin1String("@garbage")) {
+            caFile = dir.filePath(QStringLiteral("ca.pem"));
+            QFile file(caFile);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write("this is not a certificate\n");
+        }
         NatsOptions options;
         options.urls = { url.isEmpty() ? QStringLiteral("nats://127.0.0.1:4222") : url };
         options.credentialsFile = credentialsFile;
