@@ -4,6 +4,7 @@
 
 #include "dashboardwidget.h"
 #include "demoauthservice.h"
+#include "duration.h"
 #include "emulatedgateway.h"
 #include "natsconnection.h"
 #include "natsserverprocess.h"
@@ -12,6 +13,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTimer>
 
 #include <cstdio>
 #include <memory>
@@ -58,6 +60,13 @@ int runDemo(const QStringList &arguments)
     parser.addOption({ QStringLiteral("roles"),
                        QStringLiteral("Role mix (default admin:1,support:2,guest:7)."), QStringLiteral("mix"),
                        QStringLiteral("admin:1,support:2,guest:7") });
+    parser.addOption(
+        { QStringLiteral("screenshot"),
+          QStringLiteral("Save the window as a PNG after --screenshot-after, then stop (for docs)."),
+          QStringLiteral("file") });
+    parser.addOption({ QStringLiteral("screenshot-after"),
+                       QStringLiteral("When to take the screenshot (default 30s)."),
+                       QStringLiteral("duration"), QStringLiteral("30s") });
     if (!parser.parse(arguments))
         return fail(parser.errorText(), 2);
     if (parser.isSet(QStringLiteral("help"))) {
@@ -115,6 +124,18 @@ int runDemo(const QStringList &arguments)
     panel->setSettings(load);
     if (!panel->start(&error))
         return fail(error);
+
+    if (parser.isSet(QStringLiteral("screenshot"))) {
+        const QString path = parser.value(QStringLiteral("screenshot"));
+        const qint64 afterMs = parseDurationMs(parser.value(QStringLiteral("screenshot-after")));
+        if (afterMs < 0)
+            return fail(QStringLiteral("bad --screenshot-after: use a duration such as 30s"), 2);
+        QTimer::singleShot(afterMs, &window, [&window, path] {
+            if (!window.grab().save(path))
+                std::fprintf(stderr, "reswatch demo: cannot write the screenshot to %s\n", qPrintable(path));
+            window.close();
+        });
+    }
 
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminationRequested, &window, &QWidget::close);

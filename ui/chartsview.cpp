@@ -96,10 +96,15 @@ public:
         for (const Track *track : tracks)
             for (const QPointF &point : track->points)
                 top = qMax(top, point.y());
-        // Round up to a "nice" number so the axis does not jitter every second.
+        // Round up to a 1-2-5 step so the axis does not jitter every second.
         qreal nice = 5;
-        while (nice < top * 1.1)
-            nice *= nice < 10 ? 2 : 2.5;
+        for (qreal decade = 1; nice < top * 1.1; decade *= 10) {
+            for (qreal step : { 1.0, 2.0, 5.0 }) {
+                nice = qMax<qreal>(5, step * decade);
+                if (nice >= top * 1.1)
+                    break;
+            }
+        }
         axis->setRange(0, nice);
     }
 };

@@ -81,7 +81,7 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     header->setSectionsMovable(true);
     header->setHighlightSections(false);
     header->setContextMenuPolicy(Qt::CustomContextMenu);
-    header->setDefaultSectionSize(110);
+    header->setDefaultSectionSize(100);
     d->table->setColumnWidth(
         ConnectionsModel::CidColumn,
         d->table->fontMetrics().horizontalAdvance(QStringLiteral("dc9dgu5qmd2ttjddp3dg__")));
@@ -157,7 +157,7 @@ QByteArray ConnectionsView::selectedRowsCsv() const
     QVector<CsvRow> rows;
     for (quint32 slot : selectedSlots()) {
         if (const Connection *connection = tracker->connectionAt(slot))
-            rows.append({connection, tracker->gateways().value(int(connection->gateway)).gid});
+            rows.append({ connection, tracker->gateways().value(int(connection->gateway)).gid });
     }
     if (rows.isEmpty())
         return {};
@@ -236,8 +236,7 @@ void ConnectionsView::updateDetails()
     if (!connection->host().isEmpty())
         text += tr("host       %1\n").arg(QString::fromUtf8(connection->host()));
     text += tr("\nTimeline\n");
-    text += tr("  %1  connected (%2)\n")
-                .arg(time(connection->connectedAtMs), toString(connection->source));
+    text += tr("  %1  connected (%2)\n").arg(time(connection->connectedAtMs), toString(connection->source));
     if (connection->tokenSetAtMs > 0)
         text += tr("  %1  token %2%3\n")
                     .arg(time(connection->tokenSetAtMs), connection->hasToken() ? tr("set") : tr("cleared"),

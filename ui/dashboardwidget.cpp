@@ -186,7 +186,7 @@ void DashboardWidget::build(bool ownsConnection)
     d->topSplitter->addWidget(connectionsPane);
     d->topSplitter->setStretchFactor(0, 1);
     d->topSplitter->setStretchFactor(1, 3);
-    d->topSplitter->setSizes({380, 1000});
+    d->topSplitter->setSizes({ 380, 1000 });
 
     d->tabs = new QTabWidget(this);
     d->tabs->addTab(d->chartsView, tr("Charts"));
@@ -200,7 +200,7 @@ void DashboardWidget::build(bool ownsConnection)
     d->mainSplitter->addWidget(d->tabs);
     d->mainSplitter->setStretchFactor(0, 3);
     d->mainSplitter->setStretchFactor(1, 2);
-    d->mainSplitter->setSizes({560, 340});
+    d->mainSplitter->setSizes({ 560, 340 });
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
