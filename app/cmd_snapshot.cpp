@@ -44,6 +44,12 @@ int runSnapshot(const QStringList &arguments)
     parser.addOption({ QStringLiteral("filter"),
                        QStringLiteral("Only connections this filter keeps, e.g. role=admin."),
                        QStringLiteral("expr") });
+    parser.addOption({ QStringLiteral("monitor"),
+                       QStringLiteral("Read a stock Resgate fleet from this NATS monitoring URL (http://host:8222, one "
+                                      "per cluster node; repeatable), or nats://user:pass@host with system-account "
+                                      "credentials. Stock tokens stay empty: a one-shot read sees no requests. With "
+                                      "--nats too, native gateways are polled as well (a mixed fleet)."),
+                       QStringLiteral("url") });
     parser.addOption({ QStringLiteral("csv"),
                        QStringLiteral("Where to write the CSV; - for standard output (default)."),
                        QStringLiteral("file"), QStringLiteral("-") });

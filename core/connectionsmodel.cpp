@@ -18,7 +18,7 @@
 
 namespace ResWatch {
 
-Q_LOGGING_CATEGORY(lcModels, "reswatch.models")
+Q_LOGGING_CATEGORY(lcModels, "reswatch.models", QtInfoMsg)
 
 namespace {
 

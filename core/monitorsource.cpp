@@ -20,7 +20,7 @@
 
 namespace ResWatch {
 
-Q_LOGGING_CATEGORY(lcMonitor, "reswatch.monitor")
+Q_LOGGING_CATEGORY(lcMonitor, "reswatch.monitor", QtInfoMsg)
 
 namespace {
 

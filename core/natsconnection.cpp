@@ -15,7 +15,7 @@
 #include <functional>
 #include <thread>
 
-Q_LOGGING_CATEGORY(lcNats, "reswatch.nats")
+Q_LOGGING_CATEGORY(lcNats, "reswatch.nats", QtInfoMsg)
 
 namespace ResWatch {
 
@@ -234,7 +234,8 @@ public:
     void setError(const QString &text, bool emitSignal)
     {
         lastError = scrub(text);
-        qCWarning(lcNats).noquote() << lastError;
+        // Reported through errorOccurred() and lastError(); the owner decides how to show it.
+        qCDebug(lcNats).noquote() << lastError;
         if (emitSignal)
             Q_EMIT q->errorOccurred(lastError);
     }

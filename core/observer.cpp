@@ -9,7 +9,7 @@
 
 namespace ResWatch {
 
-Q_LOGGING_CATEGORY(lcObserver, "reswatch.observer")
+Q_LOGGING_CATEGORY(lcObserver, "reswatch.observer", QtInfoMsg)
 
 namespace {
 

@@ -18,7 +18,7 @@
 
 namespace ResWatch {
 
-Q_LOGGING_CATEGORY(lcTracker, "reswatch.tracker")
+Q_LOGGING_CATEGORY(lcTracker, "reswatch.tracker", QtInfoMsg)
 
 namespace {
 
