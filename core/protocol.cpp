@@ -416,6 +416,13 @@ ParseResult parseConnectionsReply(QByteArrayView payload)
                 = QStringLiteral("part %1 of %2 is out of range").arg(message.part).arg(message.parts);
             return result;
         }
+        // The tracker keeps a flag per announced part: a tiny reply must not make it allocate gigabytes.
+        if (message.parts > MaxParts) {
+            result.error = QStringLiteral("%1 parts is more than the %2 a reply may have")
+                               .arg(message.parts)
+                               .arg(MaxParts);
+            return result;
+        }
     }
     if (!connections.isValid()) {
         result.error = QStringLiteral("connections is missing");

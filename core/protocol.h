@@ -53,6 +53,8 @@ struct ParseResult
 
 /// Payloads larger than this are rejected without being parsed.
 constexpr qsizetype MaxPayloadSize = 64 * 1024 * 1024;
+/// A multipart reply with more parts than this is rejected (a million connections at 1 MiB take ~100).
+constexpr int MaxParts = 10000;
 
 /// Parses an event published on conn.<cid>.connect|disconnect|token or system.start|stop.
 RESWATCH_CORE_EXPORT ParseResult parseEvent(QByteArrayView subject, QByteArrayView payload);

@@ -386,6 +386,8 @@ void TestProtocol::rejectConnectionsReply_data()
     row("part without parts", R"({"gid":"g","connections":{},"part":1})", "part is given without parts");
     row("parts without part", R"({"gid":"g","connections":{},"parts":2})", "parts is given without part");
     row("part zero", R"({"gid":"g","connections":{},"part":0,"parts":2})", "part 0 of 2 is out of range");
+    row("absurd parts", R"({"gid":"g","connections":{},"part":1,"parts":2147483647})",
+        "2147483647 parts is more than the 10000 a reply may have");
     row("part beyond parts", R"({"gid":"g","connections":{},"part":3,"parts":2})",
         "part 3 of 2 is out of range");
     row("negative part", R"({"gid":"g","connections":{},"part":-1,"parts":2})",
