@@ -97,6 +97,7 @@ struct PendingToken
     QByteArray token;
     QByteArray tid;
     qint64 receivedAtMs = 0;
+    quint64 poll = 0; ///< the poll in flight when it arrived, 0 when none: then it is newer than its replies
 };
 
 struct PollReplyState
@@ -200,6 +201,7 @@ public:
 
     // The poll in flight.
     bool pollInFlight = false;
+    quint64 pollNumber = 0; // counts polls, so pending tokens know which poll they are newer than
     QSet<CidKey> disconnectedSincePoll;
     QSet<quint32> restartedSincePoll; ///< gateways that sent start or stop after beginPoll()
     QHash<quint32, PollReplyState> pollReplies; ///< by gateway index
@@ -344,7 +346,8 @@ void Tracker::Private::token(Protocol::Message &m)
     const auto it = slotByCid.constFind(cid);
     if (it == slotByCid.cend()) {
         // Tokens come from another publisher than the gateway and can overtake the connect.
-        pendingTokens.insert(cid, PendingToken { std::move(m.token), m.tid, clock->nowMs() });
+        pendingTokens.insert(
+            cid, PendingToken { std::move(m.token), m.tid, clock->nowMs(), pollInFlight ? pollNumber : 0 });
         return;
     }
     const quint32 slot = it.value();
@@ -429,7 +432,9 @@ void Tracker::Private::pollReply(Protocol::Message &m)
             Connection &c = at(slot);
             c.token = std::move(entry.token);
             c.details = makeDetails(entry.tid, entry.remoteAddr, entry.host);
-            if (c.token.isEmpty())
+            // A token event received after the poll was sent is newer than this reply; an older one is not.
+            const auto pending = pendingTokens.constFind(cid);
+            if (c.token.isEmpty() || (pending != pendingTokens.cend() && pending->poll == pollNumber))
                 attachPendingToken(slot);
             else
                 pendingTokens.remove(cid);
@@ -833,6 +838,7 @@ void Tracker::beginPoll()
         d->resetPollState();
     }
     d->pollInFlight = true;
+    ++d->pollNumber;
 }
 
 void Tracker::handlePollReply(const QByteArray &payload)

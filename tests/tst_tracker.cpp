@@ -362,6 +362,29 @@ private Q_SLOTS:
         QCOMPARE(tracker.stats().polls, 1u);
     }
 
+    void tokenReceivedDuringAPollWinsOverTheReply_data()
+    {
+        QTest::addColumn<bool>("duringPoll");
+        QTest::addColumn<QString>("expected");
+        // The cid is not tracked yet: its token waits as pending until the reply lists it.
+        QTest::newRow("token before the poll: the reply is newer") << false << R"(a@gw1={"from":"reply"})";
+        QTest::newRow("token during the poll: it is newer") << true << R"(a@gw1={"from":"event"})";
+    }
+    void tokenReceivedDuringAPollWinsOverTheReply()
+    {
+        QFETCH(bool, duringPoll);
+        QFETCH(QString, expected);
+        Tracker tracker;
+        if (!duringPoll)
+            tracker.handleEvent(tokenEvent("a", R"({"from":"event"})"));
+        tracker.beginPoll();
+        if (duringPoll)
+            tracker.handleEvent(tokenEvent("a", R"({"from":"event"})"));
+        tracker.handlePollReply(reply("gw1", R"(a={"from":"reply"})"));
+        tracker.endPoll();
+        QCOMPARE(connections(tracker), expected);
+    }
+
     void connectionListedByAnotherGatewayMoves()
     {
         Tracker tracker;
