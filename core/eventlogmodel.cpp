@@ -25,6 +25,10 @@ public:
     QPointer<Tracker> tracker;
     QList<QMetaObject::Connection> connections;
     QHash<QString, GatewayState> gatewayStates; // to log state transitions
+    // Entries wait here for the next event-loop turn: a flood of bad messages
+    // becomes one insertion, not one model signal each.
+    std::vector<Entry> pending;
+    bool flushQueued = false;
 };
 
 EventLogModel::EventLogModel(QObject *parent)
@@ -77,11 +81,27 @@ void EventLogModel::append(Kind kind, const QString &text, qint64 timeMs)
 {
     if (timeMs == 0)
         timeMs = d->tracker ? d->tracker->clock()->nowMs() : QDateTime::currentMSecsSinceEpoch();
-    appendEntries({ Entry { timeMs, kind, text } });
+    // Only the newest `capacity` entries could be shown anyway.
+    if (int(d->pending.size()) >= d->capacity)
+        d->pending.erase(d->pending.begin());
+    d->pending.push_back(Entry { timeMs, kind, text });
+    if (!d->flushQueued) {
+        d->flushQueued = true;
+        QMetaObject::invokeMethod(this, &EventLogModel::flush, Qt::QueuedConnection);
+    }
+}
+
+void EventLogModel::flush()
+{
+    d->flushQueued = false;
+    std::vector<Entry> entries;
+    entries.swap(d->pending);
+    appendEntries(std::move(entries));
 }
 
 void EventLogModel::clear()
 {
+    d->pending.clear();
     beginResetModel();
     d->entries.clear();
     endResetModel();
@@ -153,7 +173,9 @@ void EventLogModel::logChanges(const ChangeSet &changes)
         }
         d->gatewayStates = std::move(states);
     }
-    appendEntries(std::move(entries));
+    for (Entry &entry : entries)
+        d->pending.push_back(std::move(entry));
+    flush();
 }
 
 int EventLogModel::rowCount(const QModelIndex &parent) const

@@ -39,7 +39,10 @@ public:
     /// Connections logged one by one per change set before a summary line.
     void setDetailLimit(int entries);
 
+    /// Adds an entry; entries appear together on the next event-loop turn (or at flush()).
     void append(Kind kind, const QString &text, qint64 timeMs = 0);
+    /// Shows the entries appended so far now.
+    void flush();
     void clear();
 
     int rowCount(const QModelIndex &parent = {}) const override;

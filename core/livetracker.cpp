@@ -133,8 +133,8 @@ LiveTracker::LiveTracker(NatsConnection *connection, Tracker *tracker, QObject *
             d->request->disconnect(this);
             d->request.clear();
         }
-        // A closed connection's subscriptions are gone; open() again starts afresh.
-        d->subscriptions.clear();
+        // A closed connection's subscriptions are dead; open() again subscribes afresh.
+        d->dropSubscriptions();
     });
 
     if (connection->isConnected()) {
