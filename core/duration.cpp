@@ -13,7 +13,9 @@ qint64 parseDurationMs(QStringView text)
     const double value = match.capturedView(1).toDouble();
     const QStringView unit = match.capturedView(2);
     const double factor = unit == u"ms" ? 1 : unit == u"m" ? 60'000 : unit == u"h" ? 3'600'000 : 1000;
-    return qint64(value * factor);
+    // Beyond a year is a typo, and beyond qint64 the conversion would be undefined.
+    constexpr double MaxMs = 366.0 * 24 * 3'600'000;
+    return value * factor > MaxMs ? -1 : qint64(value * factor);
 }
 
 QString formatDuration(qint64 ms)

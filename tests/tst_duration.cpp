@@ -24,6 +24,8 @@ private Q_SLOTS:
         QTest::newRow("unknown unit") << "5d" << qint64(-1);
         QTest::newRow("words") << "soon" << qint64(-1);
         QTest::newRow("two numbers") << "5s 3s" << qint64(-1);
+        QTest::newRow("longer than a year") << "9000h" << qint64(-1);
+        QTest::newRow("absurd") << "99999999999999999999999h" << qint64(-1);
     }
     void parse()
     {

@@ -19,6 +19,7 @@
 #include <QSplitter>
 #include <QStyledItemDelegate>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace ResWatch {
@@ -57,6 +58,21 @@ public:
     ConnectionsModel *model = nullptr;
     QTableView *table = nullptr;
     QPlainTextEdit *details = nullptr;
+    QTimer durationTicker;
+
+    /// Repaints the duration cells on screen: the model does not signal durations as they
+    /// tick, and a dataChanged over a million rows would make every view walk them.
+    void repaintDurations()
+    {
+        if (!table->isVisible() || table->isColumnHidden(ConnectionsModel::DurationColumn))
+            return;
+        const int x = table->columnViewportPosition(ConnectionsModel::DurationColumn);
+        const int width = table->columnWidth(ConnectionsModel::DurationColumn);
+        QWidget *viewport = table->viewport();
+        if (x + width <= 0 || x >= viewport->width())
+            return;
+        viewport->update(QRect(x, 0, width, viewport->height()));
+    }
 };
 
 ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
@@ -66,8 +82,11 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     d->table = new QTableView(this);
     d->table->setModel(model);
     d->table->setItemDelegate(new StaleRowDelegate(d->table));
+    // The indicator first: enabling sorting sorts by it, and only once (enabling it first
+    // sorted a million rows by cid, then again by connect time).
+    d->table->horizontalHeader()->setSortIndicator(ConnectionsModel::ConnectedAtColumn,
+                                                   Qt::DescendingOrder); // newest first
     d->table->setSortingEnabled(true);
-    d->table->sortByColumn(ConnectionsModel::ConnectedAtColumn, Qt::DescendingOrder); // newest first
     d->table->setSelectionBehavior(QAbstractItemView::SelectRows);
     d->table->setSelectionMode(QAbstractItemView::ExtendedSelection);
     d->table->setWordWrap(false);
@@ -99,6 +118,9 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
         Q_EMIT selectionChanged();
     });
     connect(model, &QAbstractItemModel::dataChanged, this, &ConnectionsView::updateDetails);
+    d->durationTicker.setInterval(1000);
+    connect(&d->durationTicker, &QTimer::timeout, this, [this] { d->repaintDurations(); });
+    d->durationTicker.start();
 
     auto *copy = new QAction(tr("Copy rows as CSV"), this);
     copy->setShortcut(QKeySequence::Copy);
