@@ -53,11 +53,7 @@ struct Session
     bool open(const NatsOptions *options, const QStringList &monitors, QString *error)
     {
         if (options) {
-            if (!nats.open(*options)) {
-                *error = nats.lastError();
-                return false;
-            }
-            live = std::make_unique<LiveTracker>(&nats, &tracker);
+            // Before open(): it may connect (and fail) before returning.
             QObject::connect(&nats, &NatsConnection::statusChanged, [this](NatsConnection::Status status) {
                 if (status == NatsConnection::Status::Connected)
                     say(QStringLiteral("connected to %1").arg(nats.connectedUrl()));
@@ -66,6 +62,11 @@ struct Session
             });
             QObject::connect(&nats, &NatsConnection::errorOccurred,
                              [](const QString &message) { say(QStringLiteral("NATS: %1").arg(message)); });
+            if (!nats.open(*options)) {
+                *error = nats.lastError();
+                return false;
+            }
+            live = std::make_unique<LiveTracker>(&nats, &tracker);
         }
         if (monitors.isEmpty())
             return true;
@@ -331,6 +332,12 @@ int runTrack(const QStringList &arguments)
                 .arg(csvPath == QLatin1String("-") ? QStringLiteral("stdout") : csvPath)
                 .arg(rows));
     }
+    if (session.live && !session.nats.isConnected()) {
+        // Native gateways, token events and requests all come over NATS: the CSV lacks them.
+        say(QStringLiteral("not connected to NATS at %1: native gateways and tokens are missing")
+                .arg(NatsCli::describeUrls(options)));
+        ++failures;
+    }
     if (session.monitor) {
         for (const MonitorSource::Status &s : session.monitor->statuses()) {
             if (s.lastSuccessMs == 0)
@@ -358,6 +365,11 @@ int runMonitorSnapshot(const QStringList &monitors, const QString &csvPath, cons
     }
     session.refresh(timeoutMs);
     bool failed = false;
+    if (session.live && !session.nats.isConnected()) {
+        failed = true;
+        say(QStringLiteral("cannot reach NATS at %1: the native gateways are missing")
+                .arg(NatsCli::describeUrls(*observeOn)));
+    }
     for (const MonitorSource::Status &s : session.monitor->statuses()) {
         if (s.state != MonitorSource::State::Ok) {
             failed = true;
