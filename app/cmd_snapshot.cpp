@@ -30,7 +30,11 @@ int runSnapshot(const QStringList &arguments)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
-        "Polls system.connections once and writes every connection the gateways report as CSV."));
+        "Polls system.connections once and writes every connection the gateways report as CSV.\n"
+        "With --monitor, reads stock Resgate gateways from nats-server monitoring instead (and "
+        "polls the native gateways too when --nats is given). A one-shot read sees none of the "
+        "requests that carry tokens, so the token of a stock connection is empty in the CSV; "
+        "`reswatch track` learns them while it runs."));
     parser.addHelpOption();
     NatsCli::addOptions(parser);
     parser.addOption(
@@ -44,12 +48,12 @@ int runSnapshot(const QStringList &arguments)
     parser.addOption({ QStringLiteral("filter"),
                        QStringLiteral("Only connections this filter keeps, e.g. role=admin."),
                        QStringLiteral("expr") });
-    parser.addOption({ QStringLiteral("monitor"),
-                       QStringLiteral("Read a stock Resgate fleet from this NATS monitoring URL (http://host:8222, one "
-                                      "per cluster node; repeatable), or nats://user:pass@host with system-account "
-                                      "credentials. Stock tokens stay empty: a one-shot read sees no requests. With "
-                                      "--nats too, native gateways are polled as well (a mixed fleet)."),
-                       QStringLiteral("url") });
+    parser.addOption(
+        { QStringLiteral("monitor"),
+          QStringLiteral("nats-server monitoring endpoint of stock gateways: http://host:8222 (repeat "
+                         "for each cluster node), or nats://user:password@host:4222 with system-account "
+                         "credentials. Their tokens are not known to a snapshot (empty)."),
+          QStringLiteral("url") });
     parser.addOption({ QStringLiteral("csv"),
                        QStringLiteral("Where to write the CSV; - for standard output (default)."),
                        QStringLiteral("file"), QStringLiteral("-") });

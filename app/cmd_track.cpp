@@ -1,6 +1,8 @@
 // `reswatch track`: the live tracker without a window, and `reswatch snapshot --monitor`'s
 // one-shot read of a stock fleet.
 #include "commands.h"
+#include "natscli.h"
+#include "signalwatcher.h"
 
 #include "connectionfilter.h"
 #include "csvexporter.h"
@@ -20,21 +22,12 @@
 #include <QTimer>
 #include <QUrl>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 
 using namespace ResWatch;
 
 namespace {
-
-std::atomic<int> terminationSignal { 0 };
-
-extern "C" void onTerminationSignal(int signalNumber)
-{
-    terminationSignal.store(signalNumber);
-}
 
 void say(const QString &text)
 {
@@ -60,11 +53,7 @@ struct Session
     bool open(const NatsOptions *options, const QStringList &monitors, QString *error)
     {
         if (options) {
-            if (!nats.open(*options)) {
-                *error = nats.lastError();
-                return false;
-            }
-            live = std::make_unique<LiveTracker>(&nats, &tracker);
+            // Before open(): it may connect (and fail) before returning.
             QObject::connect(&nats, &NatsConnection::statusChanged, [this](NatsConnection::Status status) {
                 if (status == NatsConnection::Status::Connected)
                     say(QStringLiteral("connected to %1").arg(nats.connectedUrl()));
@@ -73,6 +62,11 @@ struct Session
             });
             QObject::connect(&nats, &NatsConnection::errorOccurred,
                              [](const QString &message) { say(QStringLiteral("NATS: %1").arg(message)); });
+            if (!nats.open(*options)) {
+                *error = nats.lastError();
+                return false;
+            }
+            live = std::make_unique<LiveTracker>(&nats, &tracker);
         }
         if (monitors.isEmpty())
             return true;
@@ -112,44 +106,45 @@ struct Session
     /// Waits until every source read the fleet once more (bounded by @p timeoutMs).
     void refresh(int timeoutMs)
     {
+        // Connecting comes first: give a fresh NATS connection its moment. Each wait has its own
+        // loop, so that a timer left over from one cannot cut the next one short.
+        const int connectWaitMs = std::min(timeoutMs, 2000);
+        if (live)
+            waitForConnection(&nats, connectWaitMs);
+        for (auto &connection : systemConnections)
+            waitForConnection(connection.get(), connectWaitMs);
+
         QEventLoop loop;
         int pending = 0;
         auto done = [&] {
             if (--pending == 0)
                 loop.quit();
         };
-        // Connecting comes first: give a fresh NATS connection its moment.
-        if (live && !nats.isConnected()) {
-            QTimer wait;
-            QObject::connect(&nats, &NatsConnection::connected, &loop, &QEventLoop::quit);
-            QTimer::singleShot(std::min(timeoutMs, 2000), &loop, &QEventLoop::quit);
-            loop.exec();
-        }
-        for (auto &connection : systemConnections) {
-            if (!connection->isConnected()) {
-                QObject::connect(connection.get(), &NatsConnection::connected, &loop, &QEventLoop::quit);
-                QTimer::singleShot(std::min(timeoutMs, 2000), &loop, &QEventLoop::quit);
-                loop.exec();
-            }
-        }
-        QMetaObject::Connection liveConnection, monitorConnection;
         if (live && nats.isConnected()) {
             ++pending;
-            liveConnection = QObject::connect(live.get(), &LiveTracker::pollFinished, &loop, done);
+            QObject::connect(live.get(), &LiveTracker::pollFinished, &loop, done);
             live->pollNow();
         }
         if (monitor) {
             ++pending;
-            monitorConnection = QObject::connect(monitor.get(), &MonitorSource::pollFinished, &loop, done);
+            QObject::connect(monitor.get(), &MonitorSource::pollFinished, &loop, done);
             monitor->pollNow();
         }
         if (pending > 0) {
             QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
             loop.exec();
         }
-        QObject::disconnect(liveConnection);
-        QObject::disconnect(monitorConnection);
         tracker.flushChanges();
+    }
+
+    static void waitForConnection(NatsConnection *connection, int timeoutMs)
+    {
+        if (connection->isConnected())
+            return;
+        QEventLoop loop;
+        QObject::connect(connection, &NatsConnection::connected, &loop, &QEventLoop::quit);
+        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+        loop.exec();
     }
 };
 
@@ -170,28 +165,6 @@ QString snapshotName(qint64 ms)
 {
     return QStringLiteral("reswatch-%1.csv")
         .arg(QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(QStringLiteral("yyyyMMdd'T'HHmmss'Z'")));
-}
-
-void addNatsOption(QCommandLineParser &parser)
-{
-    parser.addOption(
-        { QStringLiteral("nats"),
-          QStringLiteral("NATS server URL (repeatable; default: NATS_URL or nats://127.0.0.1:4222). "
-                         "Credentials come from NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CREDS."),
-          QStringLiteral("url") });
-}
-
-NatsOptions natsOptions(const QCommandLineParser &parser)
-{
-    NatsOptions options = NatsOptions::fromEnvironment();
-    const QStringList urls = parser.values(QStringLiteral("nats"));
-    if (!urls.isEmpty()) {
-        options.urls.clear();
-        for (const QString &url : urls)
-            options.urls += url.split(QLatin1Char(','), Qt::SkipEmptyParts);
-    }
-    options.name = QStringLiteral("reswatch-track");
-    return options;
 }
 
 const QString MonitorHelp = QStringLiteral(
@@ -217,7 +190,7 @@ int runTrack(const QStringList &arguments)
                        "when --for ends or on SIGINT/SIGTERM, and every --every into --out.\n"
                        "Progress and errors go to standard error."));
     parser.addHelpOption();
-    addNatsOption(parser);
+    NatsCli::addOptions(parser);
     parser.addOption({ QStringLiteral("monitor"), MonitorHelp, QStringLiteral("url") });
     parser.addOption({ QStringLiteral("no-nats"),
                        QStringLiteral("only read the monitoring endpoints (no events, polls or tokens)") });
@@ -295,8 +268,14 @@ int runTrack(const QStringList &arguments)
     if (intervalMs > 0)
         settings.pollIntervalMs = int(std::min<qint64>(intervalMs, 24 * 3600 * 1000));
     Session session(settings);
-    const NatsOptions options = natsOptions(parser);
+    NatsOptions options;
     QString error;
+    // With --no-nats, a stray NATS_URL in the environment is not the user's problem.
+    if (useNats && !NatsCli::readOptions(parser, &options, &error)) {
+        say(error);
+        return 2;
+    }
+    options.name = QStringLiteral("reswatch-track");
     if (!session.open(useNats ? &options : nullptr, monitors, &error)) {
         say(error);
         return 1;
@@ -304,17 +283,13 @@ int runTrack(const QStringList &arguments)
     if (session.monitor)
         session.monitor->start();
 
-    std::signal(SIGINT, onTerminationSignal);
-    std::signal(SIGTERM, onTerminationSignal);
     QEventLoop loop;
-    QTimer signalCheck;
-    QObject::connect(&signalCheck, &QTimer::timeout, &loop, [&] {
-        if (const int signalNumber = terminationSignal.load()) {
-            say(QStringLiteral("signal %1: writing the snapshot").arg(signalNumber));
-            loop.quit();
-        }
+    // Only while tracking: a second Ctrl+C during the final refresh ends the process at once.
+    auto signalWatcher = std::make_unique<SignalWatcher>();
+    QObject::connect(signalWatcher.get(), &SignalWatcher::terminationRequested, &loop, [&](int signalNumber) {
+        say(QStringLiteral("signal %1: writing the snapshot").arg(signalNumber));
+        loop.quit();
     });
-    signalCheck.start(50);
     if (forMs > 0)
         QTimer::singleShot(forMs, &loop, &QEventLoop::quit);
 
@@ -337,13 +312,12 @@ int runTrack(const QStringList &arguments)
         every.start();
     }
     say(QStringLiteral("tracking%1%2; stop with Ctrl+C")
-            .arg(useNats ? QStringLiteral(" on %1").arg(options.urls.join(QLatin1String(", "))) : QString(),
+            .arg(useNats ? QStringLiteral(" on %1").arg(NatsCli::describeUrls(options)) : QString(),
                  monitors.isEmpty()
                      ? QString()
                      : QStringLiteral(", monitoring %1").arg(monitors.join(QLatin1String(", ")))));
     loop.exec();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    signalWatcher.reset();
     every.stop();
 
     // What is written is the fleet as it is now, not as it was at the last poll.
@@ -357,6 +331,12 @@ int runTrack(const QStringList &arguments)
         say(QStringLiteral("%1: %2 connections")
                 .arg(csvPath == QLatin1String("-") ? QStringLiteral("stdout") : csvPath)
                 .arg(rows));
+    }
+    if (session.live && !session.nats.isConnected()) {
+        // Native gateways, token events and requests all come over NATS: the CSV lacks them.
+        say(QStringLiteral("not connected to NATS at %1: native gateways and tokens are missing")
+                .arg(NatsCli::describeUrls(options)));
+        ++failures;
     }
     if (session.monitor) {
         for (const MonitorSource::Status &s : session.monitor->statuses()) {
@@ -385,6 +365,11 @@ int runMonitorSnapshot(const QStringList &monitors, const QString &csvPath, cons
     }
     session.refresh(timeoutMs);
     bool failed = false;
+    if (session.live && !session.nats.isConnected()) {
+        failed = true;
+        say(QStringLiteral("cannot reach NATS at %1: the native gateways are missing")
+                .arg(NatsCli::describeUrls(*observeOn)));
+    }
     for (const MonitorSource::Status &s : session.monitor->statuses()) {
         if (s.state != MonitorSource::State::Ok) {
             failed = true;

@@ -33,8 +33,8 @@ void addOptions(QCommandLineParser &parser, const QString &passwordOption)
 {
     parser.addOptions({
         { NatsOption,
-          QStringLiteral(
-              "NATS server URL(s), comma-separated (default: $NATS_URL, else nats://127.0.0.1:4222)."),
+          QStringLiteral("NATS server URL(s), comma-separated or repeated (default: $NATS_URL, else "
+                         "nats://127.0.0.1:4222)."),
           QStringLiteral("url") },
         { UserOption, QStringLiteral("NATS user (default: $NATS_USER)."), QStringLiteral("name") },
         { passwordOption, QStringLiteral("NATS password (default: $NATS_PASSWORD)."),
@@ -54,9 +54,11 @@ bool readOptions(const QCommandLineParser &parser, NatsOptions *options, QString
     *options = NatsOptions::fromEnvironment();
     if (parser.isSet(NatsOption)) {
         options->urls.clear();
-        const QStringList urls = parser.value(NatsOption).split(QLatin1Char(','), Qt::SkipEmptyParts);
-        for (const QString &text : urls)
-            options->urls.append(text.trimmed());
+        // Repeated --nats options add up (value() would keep only the last one).
+        for (const QString &value : parser.values(NatsOption)) {
+            for (const QString &text : value.split(QLatin1Char(','), Qt::SkipEmptyParts))
+                options->urls.append(text.trimmed());
+        }
     }
     if (options->urls.isEmpty())
         options->urls = NatsOptions::defaultUrls();

@@ -154,6 +154,47 @@ private Q_SLOTS:
         QVERIFY2(err.contains(message), qPrintable(err));
     }
 
+    void natsCredentials_data()
+    {
+        QTest::addColumn<QByteArray>("authorization");
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("message");
+        const QByteArray userPassword = "authorization { user: u, password: p }\n";
+        QTest::newRow("user and password") << userPassword << QStringList { "--user", "u", "--password", "p" }
+                                           << 0 << "connected to nats://";
+        QTest::newRow("wrong password") << userPassword << QStringList { "--user", "u", "--password", "x" }
+                                        << 1 << "Authorization Violation";
+        QTest::newRow("token") << QByteArray("authorization { token: s3cret }\n")
+                               << QStringList { "--token", "s3cret" } << 0 << "connected to nats://";
+        QTest::newRow("unreadable creds") << QByteArray() << QStringList { "--creds", "/nonexistent.creds" }
+                                          << 2 << "cannot read the credentials file";
+    }
+
+    void natsCredentials()
+    {
+        // The shared NATS options of every command: track used to know only --nats.
+        QFETCH(QByteArray, authorization);
+        QFETCH(QStringList, arguments);
+        QFETCH(int, exitCode);
+        QFETCH(QString, message);
+        NatsServer::Options options;
+        options.extraConfig = authorization;
+        NatsServer server(options);
+        QVERIFY2(server.start(), qPrintable(server.error()));
+        QTemporaryDir dir;
+        QProcess track;
+        track.start(QStringLiteral(RESWATCH_EXECUTABLE),
+                    QStringList { QStringLiteral("track"), QStringLiteral("--nats"), server.url(),
+                                  QStringLiteral("--for"), QStringLiteral("500ms"), QStringLiteral("--csv"),
+                                  dir.filePath(QStringLiteral("out.csv")) }
+                        + arguments);
+        QVERIFY(track.waitForFinished(20000));
+        const QString err = QString::fromUtf8(track.readAllStandardError());
+        QVERIFY2(track.exitCode() == exitCode, qPrintable(err));
+        QVERIFY2(err.contains(message), qPrintable(err));
+    }
+
     void unreadableMonitorFails()
     {
         QProcess track;
