@@ -251,6 +251,9 @@ void ConnectionsView::updateDetails()
         const QJsonDocument document = QJsonDocument::fromJson(connection->token);
         text += document.isNull() ? QString::fromUtf8(connection->token) + QLatin1Char('\n')
                                   : QString::fromUtf8(document.toJson(QJsonDocument::Indented));
+    } else if (!connection->isTokenKnown()) {
+        text += tr("  (unknown since %1: not seen since ResWatch started watching)\n")
+                    .arg(time(connection->tokenUnknownSinceMs));
     } else
         text += tr("  (none)\n");
     d->details->setPlainText(text);

@@ -82,6 +82,9 @@ GatewaysView::GatewaysView(GatewaysModel *model, QWidget *parent)
     d->table->verticalHeader()->hide();
     d->table->horizontalHeader()->setStretchLastSection(true);
     d->table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Native or stock is the first thing to know about a gateway in a mixed fleet: keep it in
+    // view in a narrow panel. The NATS client of stock gateways comes last (and in tooltips).
+    d->table->horizontalHeader()->moveSection(GatewaysModel::SourceColumn, GatewaysModel::StateColumn + 1);
     d->table->setToolTip(
         tr("Select gateways to show only their connections; click an empty area to show all."));
 
