@@ -26,6 +26,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -333,6 +334,15 @@ private Q_SLOTS:
         QTRY_COMPARE(cell(dashboard.connectionsModel(), fleet.stockCids.first(),
                           claimColumn(dashboard.connectionsModel(), "user")),
                      QStringLiteral("alice"));
+        // The details of a connection whose token is unknown, and the log of what monitoring found.
+        dashboard.connectionsView()->table()->selectRow(
+            connectionRow(dashboard.connectionsModel(), fleet.stockCids.last()));
+        dashboard.findChild<QTabWidget *>()->setCurrentWidget(dashboard.eventLogView());
+        // Gateways found after connecting are not elided: the panel sized its columns to them.
+        QTableView *gatewaysTable = dashboard.gatewaysView()->table();
+        const QAbstractItemView *asView = gatewaysTable; // sizeHintForColumn() is public there
+        for (int column : { int(GatewaysModel::GidColumn), int(GatewaysModel::SourceColumn) })
+            QTRY_VERIFY(gatewaysTable->columnWidth(column) >= asView->sizeHintForColumn(column));
         QCoreApplication::sendPostedEvents();
         QCoreApplication::processEvents();
         const QImage image = dashboard.grab().toImage();

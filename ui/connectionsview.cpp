@@ -88,6 +88,8 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     d->table->setColumnWidth(
         ConnectionsModel::ConnectedAtColumn,
         d->table->fontMetrics().horizontalAdvance(QStringLiteral("2026-12-04 15:12:56__")));
+    d->table->setColumnWidth(ConnectionsModel::TidColumn,
+                             d->table->fontMetrics().horizontalAdvance(tr("unknown since 00:00__")));
     // Technical columns start hidden; the column chooser brings them back.
     for (int column :
          { ConnectionsModel::HostColumn, ConnectionsModel::SourceColumn, ConnectionsModel::TokenColumn })
