@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "dashboardwidget.h"
 #include "mainwindow.h"
 #include "natscli.h"
 
@@ -15,6 +16,11 @@ int runWindow(const QStringList &arguments)
     parser.setApplicationDescription(QStringLiteral("Opens the ResWatch dashboard."));
     parser.addHelpOption();
     NatsCli::addOptions(parser);
+    parser.addOption({ QStringLiteral("monitor"),
+                       QStringLiteral("nats-server monitoring endpoint of stock Resgate gateways: "
+                                      "http://host:8222 (repeat for each cluster node), or "
+                                      "nats://user:password@host:4222 with system-account credentials"),
+                       QStringLiteral("url") });
     if (!parser.parse(arguments)) {
         std::fprintf(stderr, "reswatch: %s\n", qPrintable(parser.errorText()));
         return 2;
@@ -30,9 +36,13 @@ int runWindow(const QStringList &arguments)
         return 2;
     }
     MainWindow window;
+    // The command line wins over the remembered endpoints.
+    if (parser.isSet(QStringLiteral("monitor")))
+        window.dashboard()->setMonitorUrls(parser.values(QStringLiteral("monitor")));
     window.show();
     // Connect at once when told where; otherwise the user presses Connect.
-    if (parser.isSet(QStringLiteral("nats")) || !qEnvironmentVariableIsEmpty("NATS_URL"))
+    if (parser.isSet(QStringLiteral("nats")) || parser.isSet(QStringLiteral("monitor"))
+        || !qEnvironmentVariableIsEmpty("NATS_URL"))
         window.connectTo(options);
     return QApplication::exec();
 }

@@ -28,13 +28,13 @@ const Command commands[] = {
     { "load", "open many test WebSocket connections to gateways", runLoad },
 };
 
-// The window: `reswatch [--nats URL]`.
+// The window: `reswatch [--nats URL] [--monitor URL]`.
 const Command window { "", "", runWindow, true };
 
 void printUsage(FILE *out)
 {
     QString text
-        = QStringLiteral("Usage: reswatch [--nats URL]            open the dashboard\n"
+        = QStringLiteral("Usage: reswatch [--nats URL] [--monitor URL]   open the dashboard\n"
                          "       reswatch <command> [options]\n"
                          "       reswatch --help | --version\n\n"
                          "ResWatch shows which clients are connected to a fleet of Resgate gateways.\n\n"

@@ -1097,6 +1097,13 @@ void ConnectionsModel::Private::resume()
     emit q->pendingChanged(0, 0);
 }
 
+/// Not the same as no token: the connection may well have one that nobody saw being set.
+static QString unknownTokenText(const Connection &c)
+{
+    return ConnectionsModel::tr("unknown since %1")
+        .arg(QDateTime::fromMSecsSinceEpoch(c.tokenUnknownSinceMs).toString(QStringLiteral("HH:mm")));
+}
+
 QVariant ConnectionsModel::Private::display(const Connection &c, quint32 slot, int column) const
 {
     switch (column) {
@@ -1114,17 +1121,24 @@ QVariant ConnectionsModel::Private::display(const Connection &c, quint32 slot, i
         return formatDuration(now - c.connectedAtMs);
     }
     case TidColumn:
+        if (!c.isTokenKnown())
+            return unknownTokenText(c);
+        return text(detailView(c, column));
     case RemoteAddrColumn:
     case HostColumn:
         return text(detailView(c, column));
     case SourceColumn:
         return toString(c.source);
     case TokenColumn:
+        if (!c.isTokenKnown())
+            return unknownTokenText(c);
         return text(c.token);
     default: {
         const int i = column - FirstClaimColumn;
         if (i < 0 || i >= claims.size())
             return {};
+        if (!c.isTokenKnown())
+            return QStringLiteral("?");
         const JsonScan::Value v = claimValue(c, claims.at(i));
         if (!v.isValid())
             return QString();
@@ -1224,6 +1238,10 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         return d->display(*c, slot, column);
     case Qt::ToolTipRole:
+        if (!c->isTokenKnown() && (column == TokenColumn || column == TidColumn || column >= FirstClaimColumn))
+            return tr("A stock gateway's connection that was open before ResWatch started watching: its "
+                      "token is unknown since %1, until the gateway sends a request or a token event for it.")
+                .arg(formatTime(c->tokenUnknownSinceMs));
         if (column == TokenColumn || column >= FirstClaimColumn) {
             if (!c->hasToken())
                 return {};

@@ -1,6 +1,8 @@
 #include "gatewaysmodel.h"
 
+#include "clock.h"
 #include "connectionsmodel.h"
+#include "duration.h"
 #include "models_p.h"
 #include "tracker.h"
 
@@ -14,7 +16,43 @@ bool sameValues(const Gateway &a, const Gateway &b)
 {
     return a.state == b.state && a.source == b.source && a.startedAtMs == b.startedAtMs
         && a.lastReplyMs == b.lastReplyMs && a.staleSinceMs == b.staleSinceMs
-        && a.missedPolls == b.missedPolls && a.connectionCount == b.connectionCount;
+        && a.missedPolls == b.missedPolls && a.connectionCount == b.connectionCount
+        && a.natsName == b.natsName && a.natsAddress == b.natsAddress && a.server == b.server
+        && a.monitor == b.monitor;
+}
+
+QString clientText(const Gateway &g)
+{
+    if (g.source != Source::Monitor)
+        return {};
+    if (g.natsName.isEmpty())
+        return g.natsAddress;
+    return g.natsAddress.isEmpty() ? g.natsName : g.natsName + QLatin1Char(' ') + g.natsAddress;
+}
+
+/// Who a stock gateway is: the gid alone ("server/NATS cid") does not tell.
+QString monitorDetails(const Gateway &g, qint64 nowMs)
+{
+    QStringList lines;
+    lines << GatewaysModel::tr("Stock Resgate, seen through nats-server monitoring");
+    lines << GatewaysModel::tr("NATS client: %1")
+                 .arg(g.natsName.isEmpty() ? GatewaysModel::tr("(no name)") : g.natsName);
+    if (!g.natsAddress.isEmpty())
+        lines << GatewaysModel::tr("Address: %1").arg(g.natsAddress);
+    if (g.startedAtMs > 0) {
+        lines
+            << GatewaysModel::tr("Connected to NATS at %1").arg(ConnectionsModel::formatTime(g.startedAtMs));
+        if (nowMs >= g.startedAtMs)
+            lines << GatewaysModel::tr("Uptime: %1").arg(formatDuration(nowMs - g.startedAtMs));
+    }
+    if (!g.server.isEmpty())
+        lines << GatewaysModel::tr("NATS server: %1").arg(g.server);
+    if (!g.monitor.isEmpty())
+        lines << GatewaysModel::tr("Read through: %1")
+                     .arg(g.monitor.startsWith(QLatin1String("$SYS"))
+                              ? GatewaysModel::tr("the system account ($SYS.REQ.SERVER.PING.CONNZ)")
+                              : g.monitor);
+    return lines.join(QLatin1Char('\n'));
 }
 
 } // namespace
@@ -170,10 +208,20 @@ QVariant GatewaysModel::data(const QModelIndex &index, int role) const
         case MissedPollsColumn:
             return g.missedPolls;
         case SourceColumn:
-            return toString(g.source);
+            return sourceText(g.source);
+        case ClientColumn:
+            return clientText(g);
         }
         return {};
     case Qt::ToolTipRole:
+        if (g.source == Source::Monitor
+            && (index.column() == GidColumn || index.column() == SourceColumn
+                || index.column() == ClientColumn || index.column() == StartedAtColumn))
+            return monitorDetails(g, d->tracker ? d->tracker->clock()->nowMs() : 0);
+        if (index.column() == SourceColumn)
+            return g.source == Source::Event
+                ? tr("Speaks the tracking protocol; first seen through its system.start event")
+                : tr("Speaks the tracking protocol; first seen answering a poll");
         if (index.column() == StateColumn && g.state != GatewayState::Up && g.staleSinceMs > 0)
             return tr("%1 since %2").arg(toString(g.state), ConnectionsModel::formatTime(g.staleSinceMs));
         if (index.column() == StartedAtColumn && g.startedAtMs == 0)
@@ -199,6 +247,8 @@ QVariant GatewaysModel::data(const QModelIndex &index, int role) const
         return int(g.state);
     case StaleRole:
         return g.state != GatewayState::Up;
+    case SourceRole:
+        return int(g.source);
     }
     return {};
 }
@@ -222,6 +272,8 @@ QVariant GatewaysModel::headerData(int section, Qt::Orientation orientation, int
         return tr("Missed polls");
     case SourceColumn:
         return tr("Source");
+    case ClientColumn:
+        return tr("NATS client");
     }
     return {};
 }
@@ -234,12 +286,18 @@ QHash<int, QByteArray> GatewaysModel::roleNames() const
     names.insert(GidRole, "gid");
     names.insert(StateRole, "state");
     names.insert(StaleRole, "stale");
+    names.insert(SourceRole, "source");
     return names;
 }
 
 qint64 GatewaysModel::gatewayIndexAt(int row) const
 {
     return row >= 0 && size_t(row) < d->rows.size() ? qint64(d->rows[size_t(row)].index) : -1;
+}
+
+QString GatewaysModel::sourceText(Source source)
+{
+    return source == Source::Monitor ? tr("stock (monitor)") : tr("native");
 }
 
 int GatewaysModel::rowOfGateway(quint32 gatewayIndex) const

@@ -2,6 +2,8 @@
 
 #include "reswatchcore_export.h"
 
+#include "connection.h"
+
 #include <QAbstractTableModel>
 
 #include <memory>
@@ -30,7 +32,8 @@ public:
         StartedAtColumn,
         LastReplyColumn,
         MissedPollsColumn,
-        SourceColumn,
+        SourceColumn, ///< "native" (the tracking protocol) or "stock (monitor)" (SPEC section 4)
+        ClientColumn, ///< Source::Monitor: the gateway's NATS client, "name ip:port"
         ColumnCount
     };
     Q_ENUM(Column)
@@ -42,6 +45,7 @@ public:
         GidRole, ///< QString
         StateRole, ///< int, a GatewayState: views pick the colours
         StaleRole, ///< bool: stale or stopped
+        SourceRole, ///< int, a Source
     };
     Q_ENUM(Role)
 
@@ -62,6 +66,10 @@ public:
     qint64 gatewayIndexAt(int row) const;
     /// The row of gateway index @p gatewayIndex, or -1.
     int rowOfGateway(quint32 gatewayIndex) const;
+
+    /// "native" for gateways that speak the tracking protocol, "stock (monitor)" for those seen
+    /// through nats-server's monitoring.
+    static QString sourceText(Source source);
 
 private:
     class Private;

@@ -61,7 +61,7 @@ private Q_SLOTS:
         QCOMPARE(ranges(inserted), QStringLiteral("0-1"));
         QCOMPARE(h.summary(), QStringLiteral("gw-1:up:2 gw-2:up:0"));
         QCOMPARE(row(h.model, 0),
-                 QStringLiteral("gw-1|up|2|%1||0|event").arg(ConnectionsModel::formatTime(Start)));
+                 QStringLiteral("gw-1|up|2|%1||0|native|").arg(ConnectionsModel::formatTime(Start)));
         const QModelIndex first = h.model.index(0, 0);
         QCOMPARE(first.data(GatewaysModel::StateRole).toInt(), int(GatewayState::Up));
         QCOMPARE(first.data(GatewaysModel::GidRole).toString(), QStringLiteral("gw-1"));
@@ -83,10 +83,10 @@ private Q_SLOTS:
         QSignalSpy inserted(&h.model, &QAbstractItemModel::rowsInserted);
         QSignalSpy removed(&h.model, &QAbstractItemModel::rowsRemoved);
         h.feed({ connectEvent(cid(1), "gw-2"), connectEvent(cid(2), "gw-3"), connectEvent(cid(3), "gw-3") });
-        QCOMPARE(dataRanges(changed), QStringLiteral("1,1:2,6"));
+        QCOMPARE(dataRanges(changed), QStringLiteral("1,1:2,7"));
         changed.clear();
         h.feed({ connectEvent(cid(4), "gw-4") });
-        QCOMPARE(dataRanges(changed), QStringLiteral("3,1:3,6"));
+        QCOMPARE(dataRanges(changed), QStringLiteral("3,1:3,7"));
         QCOMPARE(inserted.count() + removed.count(), 0);
         QCOMPARE(h.summary(), QStringLiteral("gw-1:up:0 gw-2:up:1 gw-3:up:2 gw-4:up:1"));
     }
@@ -137,7 +137,7 @@ private Q_SLOTS:
                  ConnectionsModel::formatTime(Start + 10'000));
         QCOMPARE(h.model.index(1, 0).data(GatewaysModel::StateRole).toInt(), int(GatewayState::Stale));
         // Each poll changes both rows (last reply, missed polls): one range per poll, never more.
-        QCOMPARE(dataRanges(changed), QStringLiteral("0,1:1,6 0,1:1,6"));
+        QCOMPARE(dataRanges(changed), QStringLiteral("0,1:1,7 0,1:1,7"));
     }
 
     void trackerClearRemovesAll()

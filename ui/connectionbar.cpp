@@ -1,9 +1,12 @@
 #include "connectionbar.h"
 
+#include <QCheckBox>
+#include <QDateTime>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -11,6 +14,7 @@
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QToolButton>
+#include <QUrl>
 
 namespace ResWatch {
 
@@ -22,6 +26,10 @@ public:
     QPushButton *connectButton = nullptr;
     QLabel *statusDot = nullptr;
     QLabel *status = nullptr;
+    QLineEdit *monitors = nullptr;
+    QCheckBox *systemAccount = nullptr;
+    QLabel *monitorDot = nullptr;
+    QLabel *monitorStatus = nullptr;
     NatsOptions options; // credentials live here; the URL field is the source of the URLs
     QPointer<NatsConnection> connection;
     QList<QMetaObject::Connection> connections;
@@ -55,21 +63,175 @@ ConnectionBar::ConnectionBar(QWidget *parent) : QWidget(parent), d(std::make_uni
     d->status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     d->status->setMinimumWidth(160);
 
-    auto *layout = new QHBoxLayout(this);
+    d->monitors = new QLineEdit(this);
+    d->monitors->setObjectName(QStringLiteral("monitorUrls"));
+    d->monitors->setPlaceholderText(tr("http://host:8222 — stock Resgate gateways (optional)"));
+    d->monitors->setToolTip(
+        tr("nats-server monitoring URLs, one per cluster node, separated by commas. Stock Resgate "
+           "gateways are found there (through their conn.<cid>.* subscriptions) and shown next to "
+           "the gateways that speak the tracking protocol."));
+    d->monitors->setClearButtonEnabled(true);
+    connect(d->monitors, &QLineEdit::returnPressed, d->connectButton, &QPushButton::click);
+    d->systemAccount = new QCheckBox(tr("System account"), this);
+    d->systemAccount->setObjectName(QStringLiteral("systemAccount"));
+    d->systemAccount->setToolTip(
+        tr("Ask every server of the cluster at once through $SYS.REQ.SERVER.PING.CONNZ on the NATS "
+           "connection above (its credentials must be those of the system account)"));
+    d->monitorDot = new QLabel(this);
+    d->monitorDot->setFixedSize(12, 12);
+    d->monitorStatus = new QLabel(this);
+    d->monitorStatus->setObjectName(QStringLiteral("monitorStatus"));
+    d->monitorStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // A long error must not widen the window: the tooltip has the whole text.
+    d->monitorStatus->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    d->status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+
+    auto *layout = new QGridLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(new QLabel(tr("NATS:"), this));
-    layout->addWidget(d->urls, 3);
-    layout->addWidget(d->credentials);
-    layout->addWidget(d->connectButton);
-    layout->addSpacing(8);
-    layout->addWidget(d->statusDot);
-    layout->addWidget(d->status, 2);
+    layout->setVerticalSpacing(4);
+    layout->addWidget(new QLabel(tr("NATS:"), this), 0, 0);
+    layout->addWidget(d->urls, 0, 1);
+    layout->addWidget(d->credentials, 0, 2);
+    layout->addWidget(d->connectButton, 0, 3, 2, 1);
+    layout->addWidget(d->statusDot, 0, 4);
+    layout->addWidget(d->status, 0, 5);
+    layout->addWidget(new QLabel(tr("Monitoring:"), this), 1, 0);
+    layout->addWidget(d->monitors, 1, 1);
+    layout->addWidget(d->systemAccount, 1, 2);
+    layout->addWidget(d->monitorDot, 1, 4);
+    layout->addWidget(d->monitorStatus, 1, 5);
+    layout->setColumnStretch(1, 3);
+    layout->setColumnStretch(5, 2);
+    layout->setColumnMinimumWidth(5, 160);
 
     setOptions(NatsOptions::fromEnvironment());
     showStatus(NatsConnection::Status::Closed);
+    setMonitorStatuses({});
 }
 
 ConnectionBar::~ConnectionBar() = default;
+
+QStringList ConnectionBar::monitorUrls() const
+{
+    return d->monitors->text().split(QRegularExpression(QStringLiteral("[,\\s]+")), Qt::SkipEmptyParts);
+}
+
+void ConnectionBar::setMonitorUrls(const QStringList &urls)
+{
+    d->monitors->setText(urls.join(QStringLiteral(", ")));
+}
+
+bool ConnectionBar::useSystemAccount() const
+{
+    return d->systemAccount->isChecked();
+}
+
+void ConnectionBar::setUseSystemAccount(bool use)
+{
+    d->systemAccount->setChecked(use);
+}
+
+QString ConnectionBar::monitorStatusText() const
+{
+    return d->monitorStatus->text();
+}
+
+namespace {
+
+/// "127.0.0.1:8222" for a URL, the scope itself otherwise ("$SYS nats://…").
+QString shortScope(const QString &scope)
+{
+    if (scope.startsWith(QLatin1String("$SYS")))
+        return QObject::tr("system account");
+    const QUrl url(scope);
+    if (url.isValid() && !url.host().isEmpty() && url.scheme().startsWith(QLatin1String("http")))
+        return url.port() > 0 ? QStringLiteral("%1:%2").arg(url.host()).arg(url.port()) : url.host();
+    return scope;
+}
+
+/// "1 stock gateway, 2 connections" (tr()'s plural forms need a translation loaded to drop "(s)").
+QString fleetCounts(int gateways, int connections)
+{
+    return (gateways == 1 ? QObject::tr("1 stock gateway") : QObject::tr("%1 stock gateways").arg(gateways))
+        + QStringLiteral(", ")
+        + (connections == 1 ? QObject::tr("1 connection") : QObject::tr("%1 connections").arg(connections));
+}
+
+QString clockTime(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("HH:mm:ss"));
+}
+
+} // namespace
+
+void ConnectionBar::setMonitorStatuses(const QVector<MonitorSource::Status> &statuses)
+{
+    if (statuses.isEmpty()) {
+        d->monitorStatus->setText(tr("no monitoring: native gateways only"));
+        d->monitorStatus->setToolTip(
+            tr("Enter nats-server monitoring URLs to see stock Resgate gateways too."));
+        d->monitorDot->setStyleSheet(QStringLiteral("background:#909090;border-radius:6px;"));
+        return;
+    }
+    int ok = 0, failing = 0, pending = 0, gateways = 0, connections = 0;
+    QStringList problems;
+    QString tip = QStringLiteral("<table>");
+    for (const MonitorSource::Status &s : statuses) {
+        QString state;
+        switch (s.state) {
+        case MonitorSource::State::Ok:
+            ++ok;
+            gateways += s.gateways;
+            connections += s.connections;
+            state = tr("ok at %1: %2 on %3")
+                        .arg(clockTime(s.lastSuccessMs), fleetCounts(s.gateways, s.connections),
+                             s.servers == 1 ? tr("1 server") : tr("%1 servers").arg(s.servers));
+            break;
+        case MonitorSource::State::Pending:
+            ++pending;
+            state = tr("reading…");
+            break;
+        case MonitorSource::State::Error:
+            ++failing;
+            // "http://host:8222/varz: Connection refused": the bar names the endpoint once.
+            problems << QStringLiteral("%1: %2").arg(shortScope(s.scope),
+                                                     s.error.startsWith(s.scope + QLatin1Char('/'))
+                                                         ? s.error.section(QStringLiteral(": "), 1)
+                                                         : s.error);
+            state = tr("<b>error</b>: %1").arg(s.error.toHtmlEscaped());
+            if (s.stale)
+                state += tr("<br>showing its gateways as last read at %1 (stale)")
+                             .arg(clockTime(s.lastSuccessMs));
+            break;
+        }
+        if (s.state != MonitorSource::State::Error)
+            state = state.toHtmlEscaped();
+        tip += QStringLiteral("<tr><td><nobr>%1</nobr></td><td>%2</td></tr>")
+                   .arg(s.scope.toHtmlEscaped(), state);
+    }
+    tip += QStringLiteral("</table>");
+
+    QString text;
+    QColor colour;
+    if (failing > 0) {
+        text = problems.join(QStringLiteral("; "));
+        if (ok > 0)
+            text = tr("%1 ok; ").arg(ok) + text;
+        colour = QColor(0xc6, 0x28, 0x28);
+    } else if (pending > 0) {
+        text = tr("reading…");
+        colour = QColor(0xe0, 0xa0, 0x20);
+    } else {
+        text = statuses.size() == 1 ? tr("%1 ok").arg(shortScope(statuses.first().scope))
+                                    : tr("%1 endpoints ok").arg(ok);
+        text += QStringLiteral(": ") + fleetCounts(gateways, connections);
+        colour = QColor(0x2e, 0x9d, 0x4f);
+    }
+    d->monitorStatus->setText(text);
+    d->monitorStatus->setToolTip(tip);
+    d->monitorDot->setToolTip(tip);
+    d->monitorDot->setStyleSheet(QStringLiteral("background:%1;border-radius:6px;").arg(colour.name()));
+}
 
 NatsOptions ConnectionBar::options() const
 {
@@ -142,6 +304,8 @@ void ConnectionBar::showStatus(NatsConnection::Status status, const QString &err
     d->connectButton->setText(active ? tr("Disconnect") : tr("Connect"));
     d->urls->setEnabled(!active);
     d->credentials->setEnabled(!active);
+    d->monitors->setEnabled(!active);
+    d->systemAccount->setEnabled(!active);
 }
 
 void ConnectionBar::editCredentials()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "monitorsource.h"
 #include "natsconnection.h"
 #include "reswatchwidgets_export.h"
 
@@ -10,9 +11,11 @@
 namespace ResWatch {
 
 /**
- * Where to connect (NATS URLs and credentials), connect/disconnect, and the
- * live status of the connection. Passwords and tokens stay in memory only:
- * options() carries them, settings never do.
+ * Where to connect (NATS URLs and credentials), where stock gateways are seen
+ * (nats-server monitoring URLs, or the system account on the NATS connection),
+ * connect/disconnect, and the live status of the connection and of each
+ * monitoring endpoint. Passwords and tokens stay in memory only: options()
+ * carries them, settings never do.
  */
 class RESWATCH_WIDGETS_EXPORT ConnectionBar : public QWidget
 {
@@ -25,6 +28,20 @@ public:
     NatsOptions options() const;
     /// Fills the fields from @p options (secrets included, never persisted).
     void setOptions(const NatsOptions &options);
+
+    /// The monitoring endpoints as entered (split on commas and spaces): http://host:8222, or
+    /// nats://user:password@host:4222 with system-account credentials.
+    QStringList monitorUrls() const;
+    void setMonitorUrls(const QStringList &urls);
+    /// Whether the NATS connection itself asks $SYS for every server's connz (it needs
+    /// system-account credentials).
+    bool useSystemAccount() const;
+    void setUseSystemAccount(bool use);
+
+    /// Shows the endpoints' states: a summary next to the NATS status, one tooltip line each.
+    void setMonitorStatuses(const QVector<ResWatch::MonitorSource::Status> &statuses);
+    /// The summary shown (for tests and status bars).
+    QString monitorStatusText() const;
 
 public Q_SLOTS:
     /// Follows @p connection's status and errors; nullptr detaches.

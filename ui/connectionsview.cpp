@@ -107,6 +107,8 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     d->table->setColumnWidth(
         ConnectionsModel::ConnectedAtColumn,
         d->table->fontMetrics().horizontalAdvance(QStringLiteral("2026-12-04 15:12:56__")));
+    d->table->setColumnWidth(ConnectionsModel::TidColumn,
+                             d->table->fontMetrics().horizontalAdvance(tr("unknown since 00:00__")));
     // Technical columns start hidden; the column chooser brings them back.
     for (int column :
          { ConnectionsModel::HostColumn, ConnectionsModel::SourceColumn, ConnectionsModel::TokenColumn })
@@ -273,6 +275,9 @@ void ConnectionsView::updateDetails()
         const QJsonDocument document = QJsonDocument::fromJson(connection->token);
         text += document.isNull() ? QString::fromUtf8(connection->token) + QLatin1Char('\n')
                                   : QString::fromUtf8(document.toJson(QJsonDocument::Indented));
+    } else if (!connection->isTokenKnown()) {
+        text += tr("  (unknown since %1: not seen since ResWatch started watching)\n")
+                    .arg(time(connection->tokenUnknownSinceMs));
     } else
         text += tr("  (none)\n");
     d->details->setPlainText(text);

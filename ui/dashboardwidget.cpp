@@ -13,7 +13,9 @@
 #include "gatewaysmodel.h"
 #include "gatewaysview.h"
 #include "livetracker.h"
+#include "monitorsource.h"
 #include "natsconnection.h"
+#include "observer.h"
 #include "testclientpanel.h"
 #include "tracker.h"
 
@@ -30,9 +32,22 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QToolButton>
+#include <QUrl>
 #include <QVBoxLayout>
 
 namespace ResWatch {
+
+namespace {
+
+/// "1 stock gateway, 2 connections" (tr()'s plural forms need a translation loaded to drop "(s)").
+QString fleetCounts(int gateways, int connections)
+{
+    return (gateways == 1 ? QObject::tr("1 stock gateway") : QObject::tr("%1 stock gateways").arg(gateways))
+        + QStringLiteral(", ")
+        + (connections == 1 ? QObject::tr("1 connection") : QObject::tr("%1 connections").arg(connections));
+}
+
+} // namespace
 
 class DashboardWidget::Private
 {
@@ -43,6 +58,13 @@ public:
     std::unique_ptr<NatsConnection> ownedConnection;
     std::unique_ptr<Tracker> ownedTracker;
     std::unique_ptr<LiveTracker> liveTracker;
+    // Passive tracking of stock gateways, rebuilt on each connectTo(); the system-account
+    // connections outlive the source that reads through them.
+    std::vector<std::unique_ptr<NatsConnection>> systemConnections;
+    std::unique_ptr<Observer> observer;
+    std::unique_ptr<MonitorSource> monitor;
+    QVector<MonitorSource::Status> rejectedEndpoints; // entered, but unusable: shown as errors
+    QHash<QString, QString> loggedMonitorErrors;
     Tracker *tracker = nullptr;
     std::unique_ptr<ConnectionsModel> connectionsModel;
     std::unique_ptr<GatewaysModel> gatewaysModel;
@@ -220,6 +242,18 @@ ConnectionsModel *DashboardWidget::connectionsModel() const
 {
     return d->connectionsModel.get();
 }
+MonitorSource *DashboardWidget::monitorSource() const
+{
+    return d->monitor.get();
+}
+void DashboardWidget::setMonitorUrls(const QStringList &urls)
+{
+    d->connectionBar->setMonitorUrls(urls);
+}
+QStringList DashboardWidget::monitorUrls() const
+{
+    return d->connectionBar->monitorUrls();
+}
 ConnectionBar *DashboardWidget::connectionBar() const
 {
     return d->connectionBar;
@@ -269,6 +303,18 @@ void DashboardWidget::saveState(QSettings &settings) const
 {
     settings.beginGroup(QStringLiteral("dashboard"));
     settings.setValue(QStringLiteral("urls"), d->connectionBar->options().urls);
+    QStringList monitors;
+    for (const QString &text : d->connectionBar->monitorUrls()) {
+        QUrl url = QUrl::fromUserInput(text);
+        if (url.userInfo().isEmpty()) {
+            monitors << text;
+        } else {
+            url.setUserInfo({}); // a system account's password must not land in a settings file
+            monitors << url.toString();
+        }
+    }
+    settings.setValue(QStringLiteral("monitorUrls"), monitors);
+    settings.setValue(QStringLiteral("monitorSystemAccount"), d->connectionBar->useSystemAccount());
     settings.setValue(QStringLiteral("recentFilters"), d->filterBar->recentFilters());
     settings.setValue(QStringLiteral("connectionsColumns"), d->connectionsView->saveLayout());
     settings.setValue(QStringLiteral("mainSplitter"), d->mainSplitter->saveState());
@@ -286,6 +332,9 @@ void DashboardWidget::restoreState(QSettings &settings)
         options.urls = urls;
         d->connectionBar->setOptions(options);
     }
+    if (settings.contains(QStringLiteral("monitorUrls")))
+        d->connectionBar->setMonitorUrls(settings.value(QStringLiteral("monitorUrls")).toStringList());
+    d->connectionBar->setUseSystemAccount(settings.value(QStringLiteral("monitorSystemAccount")).toBool());
     d->filterBar->setRecentFilters(settings.value(QStringLiteral("recentFilters")).toStringList());
     d->connectionsView->restoreLayout(settings.value(QStringLiteral("connectionsColumns")).toByteArray());
     d->mainSplitter->restoreState(settings.value(QStringLiteral("mainSplitter")).toByteArray());
@@ -299,18 +348,111 @@ void DashboardWidget::connectTo(const NatsOptions &options)
     if (!d->ownedConnection)
         return;
     d->connectionBar->setOptions(options);
+    stopMonitoring();
     d->ownedConnection->close();
     d->tracker->clear();
     if (!d->ownedConnection->open(options)) {
         d->eventLog->append(EventLogModel::Kind::Error, d->ownedConnection->lastError());
         Q_EMIT statusMessage(d->ownedConnection->lastError());
     }
+    // Monitoring does not need NATS: a stock-only fleet is seen even when NATS is unreachable.
+    startMonitoring();
 }
 
 void DashboardWidget::disconnectFromNats()
 {
-    if (d->ownedConnection)
-        d->ownedConnection->close();
+    if (!d->ownedConnection)
+        return;
+    stopMonitoring();
+    d->ownedConnection->close();
+}
+
+void DashboardWidget::stopMonitoring()
+{
+    d->monitor.reset();
+    d->observer.reset();
+    d->systemConnections.clear();
+    d->rejectedEndpoints.clear();
+    d->loggedMonitorErrors.clear();
+    showMonitorStatuses();
+}
+
+void DashboardWidget::startMonitoring()
+{
+    const QStringList urls = d->connectionBar->monitorUrls();
+    const bool useSystemAccount = d->connectionBar->useSystemAccount();
+    if (urls.isEmpty() && !useSystemAccount)
+        return;
+    d->monitor = std::make_unique<MonitorSource>(d->tracker);
+    auto reject = [this](const QString &scope, const QString &error) {
+        MonitorSource::Status status;
+        status.scope = scope;
+        status.state = MonitorSource::State::Error;
+        status.error = error;
+        d->rejectedEndpoints << status;
+        d->eventLog->append(EventLogModel::Kind::Error, tr("monitoring %1: %2").arg(scope, error));
+    };
+    for (const QString &text : urls) {
+        const QUrl url = QUrl::fromUserInput(text);
+        if (url.scheme() == QLatin1String("nats") || url.scheme() == QLatin1String("tls")) {
+            // Its own connection: the system account's credentials are in the URL.
+            NatsOptions options = d->connectionBar->options();
+            QUrl server = url;
+            server.setUserInfo({});
+            options.urls = { server.toString() };
+            options.name = QStringLiteral("reswatch-monitor");
+            options.user = url.userName();
+            options.password = url.password();
+            options.token.clear();
+            options.credentialsFile.clear();
+            auto connection = std::make_unique<NatsConnection>();
+            if (!connection->open(options)) {
+                reject(server.toString(), connection->lastError());
+                continue;
+            }
+            d->monitor->addSystemEndpoint(connection.get());
+            d->systemConnections.push_back(std::move(connection));
+            continue;
+        }
+        QString error;
+        if (d->monitor->addEndpoint(url, &error).isEmpty())
+            reject(text, error.section(QStringLiteral(": "), 1)); // without the URL it starts with
+    }
+    if (useSystemAccount)
+        d->monitor->addSystemEndpoint(d->ownedConnection.get());
+    // Stock gateways send no token events of their own: their requests tell the tokens.
+    d->observer = std::make_unique<Observer>(d->ownedConnection.get(), d->tracker);
+
+    connect(d->monitor.get(), &MonitorSource::statusChanged, this, [this](const MonitorSource::Status &s) {
+        showMonitorStatuses();
+        // Log what changed, not every poll: scope -> the error last logged ("" once read fine).
+        const auto logged = d->loggedMonitorErrors.constFind(s.scope);
+        const bool known = logged != d->loggedMonitorErrors.cend();
+        if (s.state == MonitorSource::State::Error && (!known || *logged != s.error)) {
+            d->eventLog->append(
+                EventLogModel::Kind::Error,
+                tr("monitoring %1: %2%3")
+                    .arg(s.scope, s.error,
+                         s.stale ? tr(" (its gateways show the last good read)") : QString()));
+            d->loggedMonitorErrors.insert(s.scope, s.error);
+        } else if (s.state == MonitorSource::State::Ok && (!known || !logged->isEmpty())) {
+            d->eventLog->append(
+                EventLogModel::Kind::Info,
+                known ? tr("monitoring %1: readable again").arg(s.scope)
+                      : tr("monitoring %1: %2").arg(s.scope, fleetCounts(s.gateways, s.connections)));
+            d->loggedMonitorErrors.insert(s.scope, QString());
+        }
+    });
+    d->monitor->start();
+    showMonitorStatuses();
+}
+
+void DashboardWidget::showMonitorStatuses()
+{
+    QVector<MonitorSource::Status> statuses = d->rejectedEndpoints;
+    if (d->monitor)
+        statuses += d->monitor->statuses();
+    d->connectionBar->setMonitorStatuses(statuses);
 }
 
 void DashboardWidget::setPaused(bool paused)

@@ -18,6 +18,7 @@ class ConnectionsView;
 class EventLogView;
 class FilterBar;
 class GatewaysView;
+class MonitorSource;
 class NatsConnection;
 struct NatsOptions;
 class TestClientPanel;
@@ -29,8 +30,10 @@ class Tracker;
  * connections, with pause and CSV export.
  *
  * Constructed with just a parent it owns its NATS connection and tracker,
- * configured from NATS_URL (see connectTo()); constructed with a tracker, it
- * shows that tracker and leaves connecting to the host. It reaches for no
+ * configured from NATS_URL (see connectTo()), and tracks native gateways (events
+ * and polls) and stock ones (nats-server monitoring, see setMonitorUrls()) side by
+ * side; constructed with a tracker, it shows that tracker and leaves connecting
+ * and monitoring to the host. It reaches for no
  * globals: settings are loaded and saved only through saveState() and
  * restoreState(). The parts are public widgets and work on their own too.
  */
@@ -50,6 +53,14 @@ public:
     /// The NATS connection the widget owns, or nullptr when the host passed a tracker.
     NatsConnection *connection() const;
     ConnectionsModel *connectionsModel() const;
+    /// The source of stock gateways while monitoring runs (after connectTo() with monitoring
+    /// URLs or the system account), else nullptr.
+    MonitorSource *monitorSource() const;
+
+    /// The monitoring endpoints connectTo() reads (as in the connection bar): http://host:8222, or
+    /// nats://user:password@host:4222 with system-account credentials. Empty: native gateways only.
+    void setMonitorUrls(const QStringList &urls);
+    QStringList monitorUrls() const;
 
     ConnectionBar *connectionBar() const;
     FilterBar *filterBar() const;
@@ -59,7 +70,8 @@ public:
     EventLogView *eventLogView() const;
     TestClientPanel *testClientPanel() const;
 
-    /// Column layout, splitters, recent filters and the last URLs; never passwords or tokens.
+    /// Column layout, splitters, recent filters and the last URLs (NATS and monitoring, without
+    /// their user info); never passwords or tokens.
     void saveState(QSettings &settings) const;
     void restoreState(QSettings &settings);
 
@@ -71,7 +83,8 @@ public:
     QAction *findAction() const;
 
 public Q_SLOTS:
-    /// Connects the owned connection (no-op when the host passed a tracker).
+    /// Connects the owned connection and starts monitoring the endpoints of the connection bar
+    /// (no-op when the host passed a tracker).
     void connectTo(const ResWatch::NatsOptions &options);
     void disconnectFromNats();
     void setPaused(bool paused);
@@ -90,6 +103,9 @@ Q_SIGNALS:
 
 private:
     void build(bool ownsConnection);
+    void startMonitoring();
+    void stopMonitoring();
+    void showMonitorStatuses();
     void updatePauseLabel();
 
     class Private;

@@ -8,6 +8,7 @@
 #include <QPainter>
 #include <QStyledItemDelegate>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace ResWatch {
@@ -82,6 +83,9 @@ GatewaysView::GatewaysView(GatewaysModel *model, QWidget *parent)
     d->table->verticalHeader()->hide();
     d->table->horizontalHeader()->setStretchLastSection(true);
     d->table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Native or stock is the first thing to know about a gateway in a mixed fleet: keep it in
+    // view in a narrow panel. The NATS client of stock gateways comes last (and in tooltips).
+    d->table->horizontalHeader()->moveSection(GatewaysModel::SourceColumn, GatewaysModel::StateColumn + 1);
     d->table->setToolTip(
         tr("Select gateways to show only their connections; click an empty area to show all."));
 
@@ -90,6 +94,17 @@ GatewaysView::GatewaysView(GatewaysModel *model, QWidget *parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(title);
     layout->addWidget(d->table);
+
+    // The header sizes its sections to what was there when it last laid out; rows arriving later
+    // (a fleet found after connecting) would stay elided. Once per event loop pass is enough.
+    auto *resize = new QTimer(this);
+    resize->setSingleShot(true);
+    resize->setInterval(0);
+    connect(resize, &QTimer::timeout, this,
+            [this] { d->table->horizontalHeader()->resizeSections(QHeaderView::ResizeToContents); });
+    connect(model, &QAbstractItemModel::rowsInserted, resize, qOverload<>(&QTimer::start));
+    connect(model, &QAbstractItemModel::modelReset, resize, qOverload<>(&QTimer::start));
+    connect(model, &QAbstractItemModel::dataChanged, resize, qOverload<>(&QTimer::start));
 
     connect(d->table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             [this] { Q_EMIT selectedGatewaysChanged(selectedGateways()); });

@@ -15,8 +15,9 @@ class GatewaysModel;
 
 /**
  * The gateways panel: one row per gateway with its state as a colour and a
- * word (up, stale, stopped), connection count, start time, last reply and
- * missed polls. Selecting gateways narrows the connections table to them.
+ * word (up, stale, stopped), its source (native or stock), connection count,
+ * start time, last reply, missed polls and, for stock gateways, their NATS
+ * client (with uptime and server in the tooltip). Selecting gateways narrows the connections table to them.
  * The model is not owned.
  */
 class RESWATCH_WIDGETS_EXPORT GatewaysView : public QWidget
