@@ -184,6 +184,9 @@ struct SharedState
 struct ConnectionShared : SharedState
 {
     NatsConnection *owner = nullptr;
+    // Which open() this state belongs to: callbacks of a closed connection that
+    // are still queued must not act on the one opened after it.
+    quint64 generation = 0;
     // Read-only once the connection exists: the reconnect delay reads them unlocked.
     int reconnectWaitMs = 250;
     int maxReconnectWaitMs = 5000;
@@ -285,6 +288,7 @@ public:
     NatsConnection *q;
     natsConnection *nc = nullptr;
     ConnectionShared *shared = nullptr;
+    quint64 generations = 0; // counts open() calls, see ConnectionShared::generation
     Status status = Status::Closed;
     bool everConnected = false;
     QString lastError;
@@ -369,7 +373,12 @@ template<typename F> void NatsConnection::Private::post(void *closure, F &&funct
     // is, Qt discards the events still queued for it.
     if (NatsConnection *owner = shared->owner) {
         QMetaObject::invokeMethod(
-            owner, [owner, function = std::forward<F>(function)] { function(owner->d.get()); },
+            owner,
+            [owner, generation = shared->generation, function = std::forward<F>(function)] {
+                Private *d = owner->d.get();
+                if (d->shared && d->shared->generation == generation)
+                    function(d);
+            },
             Qt::QueuedConnection);
     }
 }
@@ -708,6 +717,7 @@ bool NatsConnection::Private::open(const NatsOptions &options)
     auto *state = new ConnectionShared; // our reference
     state->ref(); // nats.c's, released by its closed callback
     state->owner = q;
+    state->generation = ++generations;
     state->reconnectWaitMs = qMax(1, options.reconnectWaitMs);
     state->maxReconnectWaitMs = qMax(state->reconnectWaitMs, options.maxReconnectWaitMs);
 
