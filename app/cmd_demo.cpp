@@ -88,6 +88,10 @@ int runDemo(const QStringList &arguments)
         return fail(error, 2);
     load.authMethod = QString::fromLatin1(DemoAuthService::Subject);
 
+    const qint64 screenshotAfterMs = parseDurationMs(parser.value(QStringLiteral("screenshot-after")));
+    if (screenshotAfterMs < 0)
+        return fail(QStringLiteral("bad --screenshot-after: use a duration such as 30s"), 2);
+
     NatsServerProcess server;
     if (!server.start())
         return fail(server.error());
@@ -127,10 +131,7 @@ int runDemo(const QStringList &arguments)
 
     if (parser.isSet(QStringLiteral("screenshot"))) {
         const QString path = parser.value(QStringLiteral("screenshot"));
-        const qint64 afterMs = parseDurationMs(parser.value(QStringLiteral("screenshot-after")));
-        if (afterMs < 0)
-            return fail(QStringLiteral("bad --screenshot-after: use a duration such as 30s"), 2);
-        QTimer::singleShot(afterMs, &window, [&window, path] {
+        QTimer::singleShot(screenshotAfterMs, &window, [&window, path] {
             if (!window.grab().save(path))
                 std::fprintf(stderr, "reswatch demo: cannot write the screenshot to %s\n", qPrintable(path));
             window.close();

@@ -1,7 +1,10 @@
 #include "commands.h"
-#include "dashboardwidget.h"
 #include "mainwindow.h"
 #include "natscli.h"
+
+#include "connectionbar.h"
+#include "dashboardwidget.h"
+#include "signalwatcher.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -36,13 +39,20 @@ int runWindow(const QStringList &arguments)
         return 2;
     }
     MainWindow window;
-    // The command line wins over the remembered endpoints.
+    // The command line wins over the remembered endpoints; credentials given on it are
+    // kept for the Connect button even when the URL is the remembered one.
+    const bool urlGiven = parser.isSet(QStringLiteral("nats")) || !qEnvironmentVariableIsEmpty("NATS_URL");
+    if (!urlGiven)
+        options.urls = window.dashboard()->connectionBar()->options().urls;
+    window.dashboard()->connectionBar()->setOptions(options);
     if (parser.isSet(QStringLiteral("monitor")))
         window.dashboard()->setMonitorUrls(parser.values(QStringLiteral("monitor")));
+    // SIGINT/SIGTERM close the window as a user would, so its layout is saved.
+    SignalWatcher watcher;
+    QObject::connect(&watcher, &SignalWatcher::terminationRequested, &window, &QWidget::close);
     window.show();
     // Connect at once when told where; otherwise the user presses Connect.
-    if (parser.isSet(QStringLiteral("nats")) || parser.isSet(QStringLiteral("monitor"))
-        || !qEnvironmentVariableIsEmpty("NATS_URL"))
+    if (urlGiven || parser.isSet(QStringLiteral("monitor")))
         window.connectTo(options);
     return QApplication::exec();
 }
