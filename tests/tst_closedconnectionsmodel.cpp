@@ -13,25 +13,12 @@ using namespace ModelTest;
 
 namespace {
 
-constexpr qint64 Start = 1'764'000'000'000;
+constexpr qint64 Start = TrackerHarness<ConnectionsModel>::Start;
 
-struct Harness
+struct Harness : TrackerHarness<ClosedConnectionsModel>
 {
-    explicit Harness(const TrackerSettings &settings = {})
-        : clock(Start), tracker(settings, &clock), model(&tracker),
-          tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest)
-    { }
-    void feed(const QList<NatsMessage> &messages)
-    {
-        tracker.handleEvents(messages);
-        tracker.flushChanges();
-    }
+    using TrackerHarness::TrackerHarness;
     QString cids() const { return column(model, ClosedConnectionsModel::CidColumn); }
-
-    ManualClock clock;
-    Tracker tracker;
-    ClosedConnectionsModel model;
-    QAbstractItemModelTester tester;
 };
 
 TrackerSettings limit(int closed)

@@ -16,21 +16,12 @@ using namespace ModelTest;
 
 namespace {
 
-constexpr qint64 Start = 1'764'000'000'000;
+constexpr qint64 Start = TrackerHarness<ConnectionsModel>::Start;
 
 // A model fed by a real tracker, checked by QAbstractItemModelTester on every signal.
-struct Harness
+struct Harness : TrackerHarness<ConnectionsModel>
 {
-    explicit Harness(const TrackerSettings &settings = {})
-        : clock(Start), tracker(settings, &clock), model(&tracker),
-          tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest)
-    { }
-    void feed(const QList<NatsMessage> &messages)
-    {
-        tracker.handleEvents(messages);
-        tracker.flushChanges();
-    }
-    void feed(const NatsMessage &message) { feed(QList<NatsMessage> { message }); }
+    using TrackerHarness::TrackerHarness;
     QString cids() const { return column(model, ConnectionsModel::CidColumn); }
     QString cidSet() const { return sortedColumn(model, ConnectionsModel::CidColumn); }
     quint32 gateway(const QString &gid) const
@@ -58,11 +49,6 @@ struct Harness
         model.setGatewayFilter(gateways);
         return finished.wait(10000);
     }
-
-    ManualClock clock;
-    Tracker tracker;
-    ConnectionsModel model;
-    QAbstractItemModelTester tester;
 };
 
 QList<NatsMessage> connects(int from, int to, const QByteArray &gid = "gw-1")

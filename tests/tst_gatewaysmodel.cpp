@@ -13,19 +13,11 @@ using namespace ModelTest;
 
 namespace {
 
-constexpr qint64 Start = 1'764'000'000'000;
+constexpr qint64 Start = TrackerHarness<ConnectionsModel>::Start;
 
-struct Harness
+struct Harness : TrackerHarness<GatewaysModel>
 {
-    explicit Harness(const TrackerSettings &settings = {})
-        : clock(Start), tracker(settings, &clock), model(&tracker),
-          tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest)
-    { }
-    void feed(const QList<NatsMessage> &messages)
-    {
-        tracker.handleEvents(messages);
-        tracker.flushChanges();
-    }
+    using TrackerHarness::TrackerHarness;
     /// "gid:state:connections" for each row.
     QString summary() const
     {
@@ -37,11 +29,6 @@ struct Harness
         }
         return items.join(' ');
     }
-
-    ManualClock clock;
-    Tracker tracker;
-    GatewaysModel model;
-    QAbstractItemModelTester tester;
 };
 
 } // namespace

@@ -4,11 +4,13 @@
 // writers, and flatten a model or a signal spy into one string so a single
 // QCOMPARE checks a whole column, row or signal sequence.
 
+#include "clock.h"
 #include "natsconnection.h"
 #include "protocol.h"
 #include "tracker.h"
 
 #include <QAbstractItemModel>
+#include <QAbstractItemModelTester>
 #include <QSignalSpy>
 #include <QStringList>
 
@@ -116,5 +118,27 @@ inline QString cids(std::vector<int> numbers)
         items.append(QString::fromLatin1(cid(i)));
     return items.join(QLatin1Char(' '));
 }
+
+/// A model fed by a real tracker on a test clock, checked by QAbstractItemModelTester on every signal.
+template<typename Model> struct TrackerHarness
+{
+    static constexpr qint64 Start = 1'764'000'000'000;
+
+    explicit TrackerHarness(const ResWatch::TrackerSettings &settings = {})
+        : clock(Start), tracker(settings, &clock), model(&tracker),
+          tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest)
+    { }
+    void feed(const QList<ResWatch::NatsMessage> &messages)
+    {
+        tracker.handleEvents(messages);
+        tracker.flushChanges();
+    }
+    void feed(const ResWatch::NatsMessage &message) { feed(QList<ResWatch::NatsMessage> { message }); }
+
+    ResWatch::ManualClock clock;
+    ResWatch::Tracker tracker;
+    Model model;
+    QAbstractItemModelTester tester;
+};
 
 } // namespace ModelTest
