@@ -442,7 +442,8 @@ void Tracker::Private::pollReply(Protocol::Message &m)
             slot = it.value();
             Connection &c = at(slot);
             bool changed = false;
-            if (c.gateway != gateway) {
+            // A connect event received after the poll was sent says where it is now.
+            if (c.gateway != gateway && !(flags[slot] & PollConnected)) {
                 moveConnection(slot, gateway);
                 changed = true;
             }

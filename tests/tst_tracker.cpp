@@ -362,6 +362,19 @@ private Q_SLOTS:
         QCOMPARE(tracker.stats().polls, 1u);
     }
 
+    void connectDuringAPollWinsOverTheReplysGateway()
+    {
+        Tracker tracker;
+        tracker.handleEvent(connectEvent("a", "gw1"));
+        tracker.beginPoll();
+        // The client reconnected its cid on gw2 after the poll was sent; gw1's reply is older.
+        tracker.handleEvent(connectEvent("a", "gw2"));
+        tracker.handlePollReply(reply("gw2", "a"));
+        tracker.handlePollReply(reply("gw1", "a"));
+        tracker.endPoll();
+        QCOMPARE(connections(tracker), QStringLiteral("a@gw2"));
+    }
+
     void tokenReceivedDuringAPollWinsOverTheReply_data()
     {
         QTest::addColumn<bool>("duringPoll");
