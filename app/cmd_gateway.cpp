@@ -61,6 +61,9 @@ void reportNatsStatus(const QString &command, NatsConnection *nats, const NatsOp
                       QObject *context)
 {
     const QString urls = NatsCli::describeUrls(options);
+    // open() may have connected already, before anyone listened for the change.
+    if (nats->isConnected())
+        printLine(stdout, QStringLiteral("%1: connected to NATS at %2").arg(command, nats->connectedUrl()));
     QObject::connect(
         nats, &NatsConnection::statusChanged, context, [command, nats, urls](NatsConnection::Status status) {
             if (status == NatsConnection::Status::Connected)
