@@ -1,5 +1,6 @@
 #include "commands.h"
 #include "mainwindow.h"
+#include "openfilelimit.h"
 #include "signalwatcher.h"
 
 #include "dashboardwidget.h"
@@ -91,6 +92,12 @@ int runDemo(const QStringList &arguments)
     const qint64 screenshotAfterMs = parseDurationMs(parser.value(QStringLiteral("screenshot-after")));
     if (screenshotAfterMs < 0)
         return fail(QStringLiteral("bad --screenshot-after: use a duration such as 30s"), 2);
+    // The demo holds both ends of every test connection (client and gateway), two descriptors each.
+    const QString fileLimitWarning
+        = raiseOpenFileLimit(QStringLiteral("descriptors are free for test connections, two each"),
+                             2 * quint64(qMax(0, load.connections)) + 128);
+    if (!fileLimitWarning.isEmpty())
+        std::fprintf(stderr, "reswatch demo: %s\n", qPrintable(fileLimitWarning));
 
     NatsServerProcess server;
     if (!server.start())
@@ -140,6 +147,11 @@ int runDemo(const QStringList &arguments)
 
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminationRequested, &window, &QWidget::close);
+    // Where to point other clients (a browser, `reswatch load`) at the same gateways.
+    QStringList gatewayUrls;
+    for (const QUrl &url : std::as_const(load.urls))
+        gatewayUrls << url.toString();
+    std::fprintf(stderr, "reswatch demo: gateways on %s\n", qPrintable(gatewayUrls.join(QLatin1Char(' '))));
     std::fprintf(
         stderr, "reswatch demo: %d gateways, %d test connections; close the window or press Ctrl+C to stop\n",
         gatewayCount, load.connections);

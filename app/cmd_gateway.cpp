@@ -5,6 +5,7 @@
 #include "emulatedgateway.h"
 #include "natscli.h"
 #include "natsconnection.h"
+#include "openfilelimit.h"
 #include "signalwatcher.h"
 
 #include <QCommandLineParser>
@@ -13,10 +14,7 @@
 #include <QRegularExpression>
 #include <QTimer>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <sys/resource.h>
 
 using namespace ResWatch;
 
@@ -58,46 +56,14 @@ bool parseListen(const QString &text, QHostAddress *address, quint16 *port)
     return true;
 }
 
-// Each WebSocket client costs a file descriptor; the default soft limit (often
-// 1024) would cap the gateway far below what a load test needs. Returns a
-// warning for the user when the limit stays low.
-QString raiseOpenFileLimit()
-{
-    constexpr rlim_t Wanted = 65536;
-    rlimit limit {};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
-        return {};
-    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < Wanted) {
-        // Only a privileged process may raise the hard limit; try, quietly.
-        const rlimit higher { Wanted, Wanted };
-        if (setrlimit(RLIMIT_NOFILE, &higher) == 0)
-            return {};
-    }
-    if (limit.rlim_cur < limit.rlim_max) {
-        const rlim_t old = limit.rlim_cur;
-        limit.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
-            return QStringLiteral(
-                       "cannot raise the open-file limit from %1 (%2), so at most about %3 clients "
-                       "can connect")
-                .arg(quint64(old))
-                .arg(QString::fromLocal8Bit(std::strerror(errno)))
-                .arg(quint64(old) > 64 ? quint64(old) - 64 : 0);
-    }
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < Wanted)
-        return QStringLiteral(
-                   "the open-file limit is %1 (hard limit), so at most about %2 clients can connect; "
-                   "raise it with ulimit -Hn as root")
-            .arg(quint64(limit.rlim_cur))
-            .arg(quint64(limit.rlim_cur) - 64);
-    return {};
-}
-
 // Says when NATS is there and when it is not, without flooding the terminal.
 void reportNatsStatus(const QString &command, NatsConnection *nats, const NatsOptions &options,
                       QObject *context)
 {
     const QString urls = NatsCli::describeUrls(options);
+    // open() may have connected already, before anyone listened for the change.
+    if (nats->isConnected())
+        printLine(stdout, QStringLiteral("%1: connected to NATS at %2").arg(command, nats->connectedUrl()));
     QObject::connect(
         nats, &NatsConnection::statusChanged, context, [command, nats, urls](NatsConnection::Status status) {
             if (status == NatsConnection::Status::Connected)
@@ -181,7 +147,7 @@ int runGateway(const QStringList &arguments)
     // A stock-mode gateway holds one subscription per client: tens of thousands of threads otherwise.
     natsOptions.sharedDeliveryThread = true;
 
-    const QString fileLimitWarning = raiseOpenFileLimit();
+    const QString fileLimitWarning = raiseOpenFileLimit(QStringLiteral("clients can connect"));
     SignalWatcher signalWatcher;
     NatsConnection nats;
     EmulatedGateway gateway(&nats, options);

@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "openfilelimit.h"
 #include "signalwatcher.h"
 
 #include "duration.h"
@@ -100,6 +101,13 @@ int runLoad(const QStringList &arguments)
             return fail(QStringLiteral("bad --duration '%1': use a duration such as 60s")
                             .arg(parser.value(QStringLiteral("duration"))));
     }
+
+    // Each connection is a descriptor: with the usual soft limit of 1024, the rest would fail
+    // with "Too many open files".
+    const QString fileLimitWarning = raiseOpenFileLimit(QStringLiteral("connections can be opened"),
+                                                        quint64(qMax(0, settings.connections)) + 64);
+    if (!fileLimitWarning.isEmpty())
+        std::fprintf(stderr, "reswatch load: %s\n", qPrintable(fileLimitWarning));
 
     TestClient client;
     if (!client.start(settings, &error))

@@ -4,13 +4,14 @@
 // so that memory figures are not polluted by the others.
 //
 //   reswatch-bench            all benchmarks
-//   reswatch-bench NAME...    ingest, memory, poll, filter, csv, passive, dashboard
+//   reswatch-bench NAME...    ingest, memory, poll, filter, csv, passive, gateway, dashboard
 
 #include "connectionfilter.h"
 #include "csvexporter.h"
 #include "natsconnection.h"
 #include "natsserverprocess.h"
 #include "protocol.h"
+#include "testclient.h"
 #include "tracker.h"
 #include "xid.h"
 
@@ -22,20 +23,27 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QProcess>
+#include <QRegularExpression>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QWebSocket>
+#include <QWebSocketServer>
 
 #include <nats/nats.h>
 
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <malloc.h>
 #include <memory>
 #include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -400,16 +408,231 @@ int benchCsv()
     return 0;
 }
 
+// 6. Gateway ---------------------------------------------------------------
+
+constexpr int GatewayConnections = 10'000;
+// 500 new connections per 10 ms tick. With 5,000 a tick (50,000/s), most handshakes ran past
+// the client's 10 s timeout against either server here (the SYN backlog is 2,048).
+constexpr double GatewayRampRate = 5000;
+constexpr char BareServerFlag[] = "--bare-websocket-server";
+
+/// VmRSS of another process, from /proc/<pid>/status.
+qint64 residentBytesOf(qint64 pid)
+{
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong() * 1024;
+    }
+    return 0;
+}
+
+/**
+ * The baseline server, run as a child process like the gateway: a
+ * QWebSocketServer with the gateway's listen backlog that accepts every
+ * connection and does nothing else with it.
+ */
+int runBareWebSocketServer()
+{
+    QTcpServer tcpServer;
+    QWebSocketServer webSocketServer(QStringLiteral("bare"), QWebSocketServer::NonSecureMode);
+    tcpServer.setListenBacklogSize(4096);
+    webSocketServer.setMaxPendingConnections(4096);
+    QObject::connect(&tcpServer, &QTcpServer::newConnection, &tcpServer, [&] {
+        while (QTcpSocket *socket = tcpServer.nextPendingConnection())
+            webSocketServer.handleConnection(socket);
+    });
+    QList<QWebSocket *> clients;
+    QObject::connect(&webSocketServer, &QWebSocketServer::newConnection, &webSocketServer, [&] {
+        while (QWebSocket *socket = webSocketServer.nextPendingConnection())
+            clients.append(socket);
+    });
+    if (!tcpServer.listen(QHostAddress::LocalHost, 0))
+        return 1;
+    std::printf("listening on ws://127.0.0.1:%d/\n", tcpServer.serverPort());
+    std::fflush(stdout);
+    return QCoreApplication::exec();
+}
+
+/// Starts @p process and returns the ws:// URL it prints, or an empty URL.
+QUrl startServerProcess(QProcess &process, const QString &program, const QStringList &arguments,
+                        const QByteArray &readyText)
+{
+    process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    // An interrupted benchmark leaves no server behind.
+    process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+    process.start(program, arguments);
+    if (!process.waitForStarted(5000))
+        return {};
+    QByteArray output;
+    static const QRegularExpression listening(QStringLiteral("listening on (ws://\\S+)"));
+    QElapsedTimer timer;
+    timer.start();
+    while (timer.elapsed() < 10000 && process.state() == QProcess::Running) {
+        process.waitForReadyRead(100);
+        output += process.readAllStandardOutput();
+        const QRegularExpressionMatch match = listening.match(QString::fromLocal8Bit(output));
+        if (match.hasMatch() && output.contains(readyText))
+            return QUrl(match.captured(1));
+    }
+    return {};
+}
+
+/// Seconds until the test client holds GatewayConnections open connections to @p url; -1 on timeout.
+double openConnections(TestClient &client, const QUrl &url)
+{
+    TestClientSettings settings;
+    settings.urls = { url };
+    settings.connections = GatewayConnections;
+    settings.ratePerSecond = qEnvironmentVariableIsSet("RESWATCH_BENCH_GATEWAY_RATE")
+        ? qEnvironmentVariable("RESWATCH_BENCH_GATEWAY_RATE").toDouble()
+        : GatewayRampRate;
+    settings.sendVersion = false; // the bare server would not answer: measure opening only
+    QEventLoop loop;
+    QTimer check; // stats() is exact; statsChanged() comes up to 100 ms late
+    check.setInterval(20);
+    QObject::connect(&check, &QTimer::timeout, &loop, [&] {
+        if (client.stats().open >= GatewayConnections)
+            loop.quit();
+    });
+    QTimer::singleShot(60000, &loop, &QEventLoop::quit);
+    QElapsedTimer timer;
+    timer.start();
+    QString error;
+    if (!client.start(settings, &error)) {
+        std::fprintf(stderr, "gateway: %s\n", qPrintable(error));
+        return -1;
+    }
+    check.start();
+    loop.exec();
+    const double seconds = timer.nsecsElapsed() / 1e9;
+    const TestClientStats stats = client.stats();
+    if (stats.failed > 0)
+        std::fprintf(stderr, "gateway: %d handshakes failed on the way (retried): %s\n", stats.failed,
+                     qPrintable(QStringList(stats.failureReasons.keys()).join(QStringLiteral("; "))));
+    return stats.open >= GatewayConnections ? seconds : -1;
+}
+
+/// How many connections the gateways on @p nats report in one system.connections poll.
+int polledConnections(NatsConnection &nats)
+{
+    NatsRequest *request = nats.request("system.connections", QByteArray(), 500, 5000);
+    if (!request)
+        return -1;
+    QEventLoop loop;
+    int count = 0;
+    QObject::connect(request, &NatsRequest::finished, &loop, [&](const QList<NatsMessage> &replies) {
+        for (const NatsMessage &reply : replies)
+            count += int(Protocol::parseConnectionsReply(reply.data).message.connections.size());
+        loop.quit();
+    });
+    QTimer::singleShot(10000, &loop, &QEventLoop::quit);
+    loop.exec();
+    return count;
+}
+
+int benchGateway()
+{
+    // Baseline: the same client against a WebSocket server that does nothing.
+    double bareSeconds = -1;
+    qint64 bareBefore = 0, bareAfter = 0;
+    {
+        QProcess bare;
+        const QUrl url = startServerProcess(bare, QCoreApplication::applicationFilePath(),
+                                            { QLatin1String(BareServerFlag) }, "listening");
+        if (url.isEmpty()) {
+            std::fprintf(stderr, "gateway: the bare WebSocket server did not start\n");
+            return 1;
+        }
+        bareBefore = residentBytesOf(bare.processId());
+        TestClient client;
+        bareSeconds = openConnections(client, url);
+        bareAfter = residentBytesOf(bare.processId());
+        bare.kill();
+        bare.waitForFinished(5000);
+    }
+    if (bareSeconds < 0) {
+        std::fprintf(stderr, "gateway: the bare server did not get %d connections\n", GatewayConnections);
+        return 1;
+    }
+
+    // The real `reswatch gateway` on a real nats-server.
+    NatsServerProcess server;
+    if (!server.start()) {
+        std::fprintf(stderr, "gateway: %s\n", qPrintable(server.error()));
+        return 1;
+    }
+    QProcess gateway;
+    const QUrl url = startServerProcess(gateway, QStringLiteral(RESWATCH_EXECUTABLE),
+                                        { QStringLiteral("gateway"), QStringLiteral("--listen"),
+                                          QStringLiteral("127.0.0.1:0"), QStringLiteral("--nats"),
+                                          server.url(), QStringLiteral("--gid"), QStringLiteral("gw-bench") },
+                                        "connected to NATS");
+    if (url.isEmpty()) {
+        std::fprintf(stderr, "gateway: reswatch gateway did not start\n");
+        return 1;
+    }
+    const qint64 before = residentBytesOf(gateway.processId());
+    auto client = std::make_unique<TestClient>();
+    const double seconds = openConnections(*client, url);
+    if (seconds < 0) {
+        std::fprintf(stderr, "gateway: reswatch gateway did not get %d connections\n", GatewayConnections);
+        return 1;
+    }
+    // The gateway's own count, over NATS: every connection is known to it, not just open on the socket.
+    NatsConnection nats;
+    NatsOptions options;
+    options.urls = { server.url() };
+    nats.open(options);
+    QElapsedTimer wait;
+    wait.start();
+    while (!nats.isConnected() && wait.elapsed() < 5000)
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    const int polled = polledConnections(nats);
+    const qint64 after = residentBytesOf(gateway.processId());
+    client.reset(); // aborts the sockets: the gateway need not wait for close handshakes
+    gateway.terminate();
+    gateway.waitForFinished(10000);
+
+    report({ "gateway: open 10k (s)", seconds, "s", bareSeconds, "bare QWebSocketServer", 10, false, false });
+    std::printf("%-28s %12.1f %-9s baseline %12.1f (%s)\n", "gateway: memory/connection",
+                double(after - before) / GatewayConnections, "B",
+                double(bareAfter - bareBefore) / GatewayConnections, "bare QWebSocketServer");
+    std::printf("%-28s %12.1f %-9s -> %.1f MiB with %d connections (gateway's system.connections: %d)\n",
+                "gateway: VmRSS before", before / 1048576.0, "MiB", after / 1048576.0, GatewayConnections,
+                polled);
+    std::fflush(stdout);
+    return polled == GatewayConnections ? 0 : 1;
+}
+
+/// The client sockets of the gateway benchmark need more than the usual 1024 descriptors.
+void raiseOpenFileLimit()
+{
+    rlimit limit {};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
 const std::pair<const char *, std::function<int()>> benchmarks[] = {
-    { "ingest", benchIngest }, { "memory", benchMemory }, { "poll", benchPoll },
-    { "filter", benchFilter }, { "csv", benchCsv },       { "passive", benchPassive },
-    { "dashboard", benchDashboard },
+    { "ingest", benchIngest },   { "memory", benchMemory }, { "poll", benchPoll },
+    { "filter", benchFilter },   { "csv", benchCsv },       { "passive", benchPassive },
+    { "gateway", benchGateway }, { "dashboard", benchDashboard },
 };
 
 } // namespace
 
 int main(int argc, char *argv[])
 {
+    // With 10,000 sockets, Qt's glib event dispatcher dominates the gateway benchmark (every
+    // iteration polls every descriptor, notifiers sit in linear lists): the plain Unix dispatcher
+    // for the client, the bare server and the gateway alike, so that the servers are measured.
+    if (argc == 2 && (std::strcmp(argv[1], "gateway") == 0 || std::strcmp(argv[1], BareServerFlag) == 0)
+        && !qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     // Only the dashboard benchmark needs widgets: the others keep the lighter
     // QCoreApplication, so their memory figures carry no GUI libraries' state.
     const bool widgets = argc == 2 && qstrcmp(argv[1], "dashboard") == 0;
@@ -420,7 +643,11 @@ int main(int argc, char *argv[])
         : std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication &app = *application;
     QLoggingCategory::setFilterRules(QStringLiteral("reswatch.*.debug=false\nreswatch.*.info=false"));
+    // Before any child starts: they inherit it.
+    raiseOpenFileLimit();
     QStringList names = app.arguments().mid(1);
+    if (names == QStringList { QLatin1String(BareServerFlag) })
+        return runBareWebSocketServer();
     if (names.size() == 1) {
         for (const auto &[name, run] : benchmarks)
             if (names.first() == QLatin1String(name))

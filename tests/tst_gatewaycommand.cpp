@@ -79,6 +79,11 @@ void TestGatewayCommand::sigtermClosesClientsAndExitsZero()
         = waitForOutput(gateway, QRegularExpression(QStringLiteral("listening on (ws://\\S+)")), &output);
     QVERIFY2(listening.hasMatch(), output.constData());
     QVERIFY(output.contains("gw-exe"));
+    // Said once NATS is there, even when it was there at once.
+    QVERIFY2(
+        waitForOutput(gateway, QRegularExpression(QStringLiteral("connected to NATS at nats://")), &output)
+            .hasMatch(),
+        output.constData());
     QTRY_VERIFY(observer.has("system.start"));
 
     WsClient client;

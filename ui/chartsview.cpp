@@ -96,16 +96,10 @@ public:
         for (const Track *track : tracks)
             for (const QPointF &point : track->points)
                 top = qMax(top, point.y());
-        // Round up to a 1-2-5 step so the axis does not jitter every second.
-        qreal nice = 5;
-        for (qreal decade = 1; nice < top * 1.1; decade *= 10) {
-            for (qreal step : { 1.0, 2.0, 5.0 }) {
-                nice = qMax<qreal>(5, step * decade);
-                if (nice >= top * 1.1)
-                    break;
-            }
-        }
-        axis->setRange(0, nice);
+        // Qt picks a range and tick count on round numbers, so the axis neither jitters every
+        // second nor labels ticks at 12.5.
+        axis->setRange(0, qMax<qreal>(5, top * 1.1));
+        axis->applyNiceNumbers();
     }
 };
 
