@@ -5,6 +5,7 @@
 #include "signalwatcher.h"
 
 #include "connectionfilter.h"
+#include "connzparser.h"
 #include "csvexporter.h"
 #include "duration.h"
 #include "livetracker.h"

@@ -1,5 +1,7 @@
 #include "tracker.h"
 
+#include "connzparser.h"
+
 #include "clock.h"
 #include "jsonscan_p.h"
 #include "protocol.h"

@@ -1,7 +1,6 @@
 #pragma once
 
 #include "connection.h"
-#include "connzparser.h"
 #include "natsconnection.h"
 
 #include <QObject>
@@ -13,6 +12,7 @@
 namespace ResWatch {
 
 class Clock;
+struct MonitorSnapshot;
 
 struct TrackerSettings
 {

@@ -2,6 +2,7 @@
 // driven by ManualClock and hand-built snapshots; the live parts are in tst_monitorsource.
 #include "clock.h"
 #include "connzfixture.h"
+#include "connzparser.h"
 #include "protocol.h"
 #include "tracker.h"
 #include "xid.h"
