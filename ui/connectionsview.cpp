@@ -107,11 +107,16 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     d->table->setColumnWidth(
         ConnectionsModel::ConnectedAtColumn,
         d->table->fontMetrics().horizontalAdvance(QStringLiteral("2026-12-04 15:12:56__")));
+    // Short values: narrow columns leave room for the token's claims.
+    d->table->setColumnWidth(ConnectionsModel::StateColumn,
+                             d->table->fontMetrics().horizontalAdvance(QStringLiteral("stale____")));
+    d->table->setColumnWidth(ConnectionsModel::DurationColumn,
+                             d->table->fontMetrics().horizontalAdvance(QStringLiteral("59m 59s___")));
     d->table->setColumnWidth(ConnectionsModel::TidColumn,
                              d->table->fontMetrics().horizontalAdvance(tr("unknown since 00:00__")));
-    // Technical columns start hidden; the column chooser brings them back.
-    for (int column :
-         { ConnectionsModel::HostColumn, ConnectionsModel::SourceColumn, ConnectionsModel::TokenColumn })
+    // Technical columns start hidden so the token's claims are in view; the column chooser brings them back.
+    for (int column : { ConnectionsModel::TidColumn, ConnectionsModel::HostColumn,
+                        ConnectionsModel::SourceColumn, ConnectionsModel::TokenColumn })
         d->table->hideColumn(column);
     connect(header, &QHeaderView::customContextMenuRequested, this, &ConnectionsView::showColumnMenu);
     connect(d->table, &QTableView::customContextMenuRequested, this, &ConnectionsView::showRowMenu);
@@ -141,6 +146,7 @@ ConnectionsView::ConnectionsView(ConnectionsModel *model, QWidget *parent)
     splitter->addWidget(d->details);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 1);
+    splitter->setSizes({ 800, 240 });
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(splitter);
