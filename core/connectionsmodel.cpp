@@ -813,16 +813,20 @@ void ConnectionsModel::Private::mergeIntoAll(std::vector<quint32> incoming)
             ensurePositions();
         return;
     }
-    std::vector<quint32> merged;
-    merged.reserve(oldSize + keys.size());
-    size_t prev = 0;
-    for (size_t i = 0; i < keys.size(); ++i) {
-        merged.insert(merged.end(), all.begin() + qsizetype(prev), all.begin() + qsizetype(at[i]));
-        merged.push_back(keys[i].slot);
-        prev = at[i];
+    // In place, from the back: each run of rows moves once, with no second million-row
+    // array to allocate and fill on every refresh.
+    all.resize(oldSize + keys.size());
+    size_t src = oldSize;
+    size_t dst = all.size();
+    for (size_t i = keys.size(); i-- > 0;) {
+        const size_t run = src - at[i];
+        dst -= run;
+        if (run > 0)
+            std::memmove(all.data() + dst, all.data() + at[i], run * sizeof(quint32));
+        all[--dst] = keys[i].slot;
+        src = at[i];
     }
-    merged.insert(merged.end(), all.begin() + qsizetype(prev), all.end());
-    all.swap(merged);
+    Q_ASSERT(dst == at.front());
     markPositionsDirty(at.front());
 }
 
