@@ -480,6 +480,65 @@ private Q_SLOTS:
         }
     }
 
+    // The model keeps a compact copy of each sort key (a 16-byte head for strings): the
+    // order must stay exact where that copy alone cannot tell, as rows change and arrive.
+    void sortedClaimKeepsOrderThroughChanges_data()
+    {
+        QTest::addColumn<QByteArrayList>("tokens"); // of c1, c2, ...
+        QTest::addColumn<Qt::SortOrder>("order");
+        QTest::addColumn<QByteArrayList>("changes"); // "<n> <token>": an update, or a new row
+        QTest::addColumn<QString>("expected");
+
+        const auto asc = Qt::AscendingOrder;
+        const QByteArray head = "user-00000000000"; // 16 bytes: the compact key ends here
+        auto k = [](const QByteArray &json) {
+            return "{\"k\":" + json + "}";
+        };
+        auto str = [&](const QByteArray &s) {
+            return k('"' + s + '"');
+        };
+        const QByteArrayList longStrings { str(head + "-c"), str(head + "-a"), str(head), str(head + "-b") };
+        const QByteArrayList longChanges { "2 " + str(head + "-d"), "5 " + str(head + "-bb") };
+        QTest::newRow("strings longer than the head") << longStrings << asc << longChanges << "3 4 5 1 2";
+        QTest::newRow("strings longer than the head, descending")
+            << longStrings << Qt::DescendingOrder << longChanges << "2 1 5 4 3";
+        QTest::newRow("empty strings after missing, ties by arrival")
+            << QByteArrayList { str("b"), str(""), str("a"), "{\"other\":1}" } << asc
+            << QByteArrayList { "3 " + str(""), "5 " + str("a") } << "4 2 3 5 1";
+        QTest::newRow("negative numbers and zero")
+            << QByteArrayList { k("1.5"), k("-2"), k("0"), k("-0.5") } << asc
+            << QByteArrayList { "1 " + k("-3"), "5 " + k("-0") } << "1 2 4 3 5";
+        QTest::newRow("a row changes type")
+            << QByteArrayList { k("1"), k("\"x\""), k("null"), k("2") } << asc
+            << QByteArrayList { "2 " + k("0"), "4 " + k("true"), "5 " + k("{\"a\":1}") } << "3 4 2 1 5";
+    }
+
+    void sortedClaimKeepsOrderThroughChanges()
+    {
+        QFETCH(QByteArrayList, tokens);
+        QFETCH(Qt::SortOrder, order);
+        QFETCH(QByteArrayList, changes);
+        QFETCH(QString, expected);
+
+        Harness h;
+        for (int i = 0; i < tokens.size(); ++i)
+            h.feed({ connectEvent(cid(i + 1), "gw-1"), tokenEvent(cid(i + 1), tokens.at(i)) });
+        h.model.sort(h.model.claimColumn("k"), order);
+        for (const QByteArray &change : std::as_const(changes)) {
+            const int space = int(change.indexOf(' '));
+            const int n = change.left(space).toInt();
+            QList<NatsMessage> messages;
+            if (n > tokens.size())
+                messages.append(connectEvent(cid(n), "gw-1"));
+            messages.append(tokenEvent(cid(n), change.mid(space + 1)));
+            h.feed(messages);
+        }
+        QStringList numbers;
+        for (int r = 0; r < h.model.rowCount(); ++r)
+            numbers.append(QString::number(h.model.index(r, 0).data().toString().mid(1).toInt()));
+        QCOMPARE(numbers.join(' '), expected);
+    }
+
     void staleConnectionsHaveARole()
     {
         TrackerSettings settings;
