@@ -312,7 +312,6 @@ public:
     {
         switch (sortColumn) {
         case CidColumn:
-        case GatewayColumn:
         case ConnectedAtColumn:
         case DurationColumn:
             return false;
@@ -1044,7 +1043,9 @@ void ConnectionsModel::Private::apply(const QVector<quint32> &removed, const QVe
         }
         const int lastColumn = q->columnCount() - 1;
         for (const auto &range : ModelRanges::coalesce(std::move(changedRows)))
-            emit q->dataChanged(q->index(range.first, StateColumn), q->index(range.last, lastColumn));
+            // A connection can move to another gateway (a poll, or a stock connection adopted by its native
+            // gateway).
+            emit q->dataChanged(q->index(range.first, GatewayColumn), q->index(range.last, lastColumn));
     }
 
     for (quint32 s : touched)
@@ -1331,7 +1332,8 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         return d->display(*c, slot, column);
     case Qt::ToolTipRole:
-        if (!c->isTokenKnown() && (column == TokenColumn || column == TidColumn || column >= FirstClaimColumn))
+        if (!c->isTokenKnown()
+            && (column == TokenColumn || column == TidColumn || column >= FirstClaimColumn))
             return tr("A stock gateway's connection that was open before ResWatch started watching: its "
                       "token is unknown since %1, until the gateway sends a request or a token event for it.")
                 .arg(formatTime(c->tokenUnknownSinceMs));
