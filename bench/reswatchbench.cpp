@@ -618,8 +618,9 @@ void raiseOpenFileLimit()
 }
 
 const std::pair<const char *, std::function<int()>> benchmarks[] = {
-    { "ingest", benchIngest },   { "memory", benchMemory }, { "poll", benchPoll },
-    { "filter", benchFilter },   { "csv", benchCsv },       { "passive", benchPassive },
+    { "ingest", benchIngest },   { "memory", benchMemory },
+    { "poll", benchPoll },       { "filter", benchFilter },
+    { "csv", benchCsv },         { "passive", benchPassive },
     { "gateway", benchGateway }, { "dashboard", benchDashboard },
 };
 
@@ -638,9 +639,8 @@ int main(int argc, char *argv[])
     const bool widgets = argc == 2 && qstrcmp(argv[1], "dashboard") == 0;
     if (widgets && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
-    std::unique_ptr<QCoreApplication> application = widgets
-        ? std::make_unique<QApplication>(argc, argv)
-        : std::make_unique<QCoreApplication>(argc, argv);
+    std::unique_ptr<QCoreApplication> application = widgets ? std::make_unique<QApplication>(argc, argv)
+                                                            : std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication &app = *application;
     QLoggingCategory::setFilterRules(QStringLiteral("reswatch.*.debug=false\nreswatch.*.info=false"));
     // Before any child starts: they inherit it.

@@ -83,7 +83,9 @@ bool NatsServerProcess::launch(int fixedPort)
     const QDeadlineTimer deadline(10000);
     while (!deadline.hasExpired()) {
         if (m_process.state() != QProcess::Running) {
-            m_error = QStringLiteral("nats-server exited with code %1: %2").arg(m_process.exitCode()).arg(logTail());
+            m_error = QStringLiteral("nats-server exited with code %1: %2")
+                          .arg(m_process.exitCode())
+                          .arg(logTail());
             return false;
         }
         const QStringList files = dir.entryList({ QStringLiteral("*.ports") });

@@ -15,6 +15,7 @@
 #include "xid.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -24,7 +25,6 @@
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
-#include <QApplication>
 #include <QTest>
 #include <QTimer>
 
@@ -223,7 +223,7 @@ private Q_SLOTS:
                 "cid,gid,state,connected_at,token,tid,remote_addr,token.role,token.user,token.userId\r"));
         QCOMPARE(lines.size(), 4); // header, two rows, and the empty rest after the last CRLF
         // Rows come in the table's order; check them as a set.
-        QByteArrayList rows{lines.at(1), lines.at(2)};
+        QByteArrayList rows { lines.at(1), lines.at(2) };
         std::sort(rows.begin(), rows.end(), [&](const QByteArray &a, const QByteArray &b) {
             return a.contains(fleet.cids.at(0)) && !b.contains(fleet.cids.at(0));
         });

@@ -64,33 +64,6 @@ bool openClients(std::vector<std::unique_ptr<WsClient>> &clients, const QUrl &ur
     return true;
 }
 
-// `reswatch gateway` as a separate process, so that it can be killed for real.
-struct GatewayProcess
-{
-    bool start(const NatsServer &server, const QString &gid)
-    {
-        process.start(QStringLiteral(RESWATCH_EXECUTABLE),
-                      { QStringLiteral("gateway"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                        QStringLiteral("--nats"), server.url(), QStringLiteral("--gid"), gid });
-        if (!process.waitForStarted())
-            return false;
-        QByteArray output;
-        const QRegularExpression pattern(QStringLiteral("listening on (ws://\\S+)"));
-        QRegularExpressionMatch match;
-        const bool found = QTest::qWaitFor(
-            [&] {
-                output += process.readAllStandardOutput();
-                match = pattern.match(QString::fromLocal8Bit(output));
-                return match.hasMatch() || process.state() == QProcess::NotRunning;
-            },
-            10000);
-        url = QUrl(match.captured(1));
-        return found && match.hasMatch();
-    }
-    QProcess process;
-    QUrl url;
-};
-
 } // namespace
 
 class TestGatewayTracker : public QObject
@@ -132,7 +105,7 @@ void TestGatewayTracker::trackerAgreesWithGateways()
     auto gatewayA = std::make_unique<EmulatedGateway>(&natsA, optionsA);
     QVERIFY2(gatewayA->start(), qPrintable(gatewayA->errorString()));
     GatewayProcess gatewayB;
-    QVERIFY(gatewayB.start(server, QStringLiteral("gw-b")));
+    QVERIFY(gatewayB.start(server, { QStringLiteral("--gid"), QStringLiteral("gw-b") }));
     const QString gidA = QStringLiteral("gw-a"), gidB = QStringLiteral("gw-b");
 
     // Connects, on both.
@@ -185,7 +158,7 @@ void TestGatewayTracker::trackerAgreesWithGateways()
 
     // B comes back under the same gid and is tracked afresh.
     GatewayProcess restartedB;
-    QVERIFY(restartedB.start(server, gidB));
+    QVERIFY(restartedB.start(server, { QStringLiteral("--gid"), gidB }));
     clientsB.clear();
     QVERIFY(openClients(clientsB, restartedB.url, 1));
     QTRY_COMPARE(tracked(tracker, gidB), expected(clientsB));

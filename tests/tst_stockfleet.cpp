@@ -207,45 +207,6 @@ bool login(WsClient &client, int id, const QString &user, const QString &role = 
     return payload.toObject() == jsonObject(expectedToken(user, role).toUtf8());
 }
 
-/// A child process that does not outlive a failed test.
-struct ChildProcess : QProcess
-{
-    ~ChildProcess() override
-    {
-        if (state() != QProcess::NotRunning) {
-            kill();
-            waitForFinished(5000);
-        }
-    }
-};
-
-/// `reswatch gateway --stock` as a separate process, so that it can be killed for real.
-struct GatewayProcess
-{
-    bool start(const NatsServer &server)
-    {
-        process.start(QStringLiteral(RESWATCH_EXECUTABLE),
-                      { QStringLiteral("gateway"), QStringLiteral("--stock"), QStringLiteral("--listen"),
-                        QStringLiteral("127.0.0.1:0"), QStringLiteral("--nats"), server.url() });
-        if (!process.waitForStarted())
-            return false;
-        QByteArray output;
-        const QRegularExpression pattern(QStringLiteral("listening on (ws://\\S+)"));
-        QRegularExpressionMatch match;
-        const bool found = QTest::qWaitFor(
-            [&] {
-                output += process.readAllStandardOutput();
-                match = pattern.match(QString::fromLocal8Bit(output));
-                return match.hasMatch() || process.state() == QProcess::NotRunning;
-            },
-            10000);
-        url = QUrl(match.captured(1));
-        return found && match.hasMatch() && output.contains("stock mode");
-    }
-    ChildProcess process;
-    QUrl url;
-};
-
 /// RFC 4180 as CsvWriter writes it: the header's names to each row's cells.
 QList<QHash<QString, QString>> parseCsv(const QByteArray &data)
 {
@@ -439,7 +400,8 @@ void TestStockFleet::sigkilledStockGateway()
     QVERIFY(a.start(*server, QStringLiteral("stock A")));
     QVERIFY(a.connect());
     GatewayProcess b;
-    QVERIFY(b.start(*server));
+    QVERIFY(b.start(*server, { QStringLiteral("--stock") }));
+    QVERIFY(b.output.contains("stock mode"));
 
     // The process's connections, from its clients' side: "token|remoteAddr" (all logged in).
     std::vector<std::unique_ptr<WsClient>> clients;

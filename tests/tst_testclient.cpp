@@ -58,7 +58,7 @@ public:
     QStringList users;
     int accepted = 0;
     // Last, so that it goes first: its sockets report their end into the members above.
-    QWebSocketServer server{QStringLiteral("fake"), QWebSocketServer::NonSecureMode};
+    QWebSocketServer server { QStringLiteral("fake"), QWebSocketServer::NonSecureMode };
 };
 
 class TestTestClient : public QObject

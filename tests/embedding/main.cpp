@@ -1,9 +1,9 @@
 // Embeds DashboardWidget in a host window, feeds its tracker one gateway and
 // two connections, and checks that the table shows them.
 
+#include <ResWatch/ConnectionsModel>
 #include <ResWatch/DashboardWidget>
 #include <ResWatch/Tracker>
-#include <ResWatch/ConnectionsModel>
 
 #include <QApplication>
 #include <QMainWindow>
@@ -22,7 +22,7 @@ int main(int argc, char *argv[])
     host.show();
 
     const QByteArray gateway = R"({"gid":"gw-embedded"})";
-    tracker.handleEvents({{"conn.c1.connect", {}, gateway}, {"conn.c2.connect", {}, gateway}});
+    tracker.handleEvents({ { "conn.c1.connect", {}, gateway }, { "conn.c2.connect", {}, gateway } });
     tracker.flushChanges();
 
     int exitCode = 1;

@@ -10,6 +10,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonValue>
+#include <QProcess>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTest>
 #include <QWebSocket>
@@ -162,4 +164,46 @@ public:
 
     ResWatch::NatsConnection nats;
     QList<ResWatch::NatsMessage> messages;
+};
+
+/// A child process that does not outlive a failed test.
+struct ChildProcess : QProcess
+{
+    ~ChildProcess() override
+    {
+        if (state() != QProcess::NotRunning) {
+            kill();
+            waitForFinished(5000);
+        }
+    }
+};
+
+/// `reswatch gateway` as a separate process, so that it can be killed for real.
+struct GatewayProcess
+{
+    /// Starts it on a free port with @p arguments (e.g. --gid, --stock) and waits until it listens.
+    bool start(const NatsServer &server, const QStringList &arguments = {})
+    {
+        process.start(QStringLiteral(RESWATCH_EXECUTABLE),
+                      QStringList { QStringLiteral("gateway"), QStringLiteral("--listen"),
+                                    QStringLiteral("127.0.0.1:0"), QStringLiteral("--nats"), server.url() }
+                          + arguments);
+        if (!process.waitForStarted())
+            return false;
+        const QRegularExpression pattern(QStringLiteral("listening on (ws://\\S+)"));
+        QRegularExpressionMatch match;
+        const bool found = QTest::qWaitFor(
+            [&] {
+                output += process.readAllStandardOutput();
+                match = pattern.match(QString::fromLocal8Bit(output));
+                return match.hasMatch() || process.state() == QProcess::NotRunning;
+            },
+            10000);
+        url = QUrl(match.captured(1));
+        return found && match.hasMatch();
+    }
+
+    ChildProcess process;
+    QUrl url;
+    QByteArray output; ///< what it printed on standard output so far
 };
