@@ -1,3 +1,4 @@
+#include "cli.h"
 #include "commands.h"
 #include "mainwindow.h"
 #include "openfilelimit.h"
@@ -26,8 +27,7 @@ namespace {
 
 int fail(const QString &message, int code = 1)
 {
-    std::fprintf(stderr, "reswatch demo: %s\n", qPrintable(message));
-    return code;
+    return Cli::fail(QStringLiteral("reswatch demo"), message, code);
 }
 
 /// One emulated gateway with a NATS connection of its own, as a separate process would have.
@@ -68,12 +68,8 @@ int runDemo(const QStringList &arguments)
     parser.addOption({ QStringLiteral("screenshot-after"),
                        QStringLiteral("When to take the screenshot (default 30s)."),
                        QStringLiteral("duration"), QStringLiteral("30s") });
-    if (!parser.parse(arguments))
-        return fail(parser.errorText(), 2);
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
+    if (const auto done = Cli::parse(parser, arguments, {}, false))
+        return *done;
 
     TestClientSettings load;
     QString error;

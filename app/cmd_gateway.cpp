@@ -1,3 +1,4 @@
+#include "cli.h"
 #include "commands.h"
 
 #include "demoauthservice.h"
@@ -27,12 +28,6 @@ void printLine(FILE *out, const QString &line)
 {
     std::fputs(qPrintable(line + QLatin1Char('\n')), out);
     std::fflush(out);
-}
-
-int fail(const QString &command, const QString &message, int code = 1)
-{
-    printLine(stderr, QStringLiteral("%1: %2").arg(command, message));
-    return code;
 }
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" (every interface).
@@ -110,39 +105,34 @@ int runGateway(const QStringList &arguments)
               "Behave like stock Resgate v1.8.0: no tracking events, no system.connections replies.") },
     });
     NatsCli::addOptions(parser);
-    if (!parser.parse(arguments))
-        return fail(command, parser.errorText(), 2);
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return fail(command,
-                    QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
+    if (const auto done = Cli::parse(parser, arguments))
+        return *done;
 
     EmulatedGateway::Options options;
     const QString listen = parser.value(QStringLiteral("listen"));
     if (!parseListen(listen, &options.address, &options.port))
-        return fail(command,
-                    QStringLiteral("invalid --listen '%1': expected host:port, for example 127.0.0.1:8080")
-                        .arg(listen),
-                    2);
+        return Cli::fail(
+            command,
+            QStringLiteral("invalid --listen '%1': expected host:port, for example 127.0.0.1:8080")
+                .arg(listen),
+            2);
     const qint64 authTimeoutMs = parseDurationMs(parser.value(QStringLiteral("auth-timeout")));
     if (authTimeoutMs < 1 || authTimeoutMs > 3600 * 1000)
-        return fail(command,
-                    QStringLiteral("invalid --auth-timeout '%1': expected a duration such as 3s or 500ms")
-                        .arg(parser.value(QStringLiteral("auth-timeout"))),
-                    2);
+        return Cli::fail(
+            command,
+            QStringLiteral("invalid --auth-timeout '%1': expected a duration such as 3s or 500ms")
+                .arg(parser.value(QStringLiteral("auth-timeout"))),
+            2);
     options.authTimeoutMs = int(authTimeoutMs);
     options.gid = parser.value(QStringLiteral("gid"));
     if (parser.isSet(QStringLiteral("gid")) && options.gid.trimmed().isEmpty())
-        return fail(command, QStringLiteral("--gid must not be empty"), 2);
+        return Cli::fail(command, QStringLiteral("--gid must not be empty"), 2);
     options.stock = parser.isSet(QStringLiteral("stock"));
 
     NatsOptions natsOptions;
     QString error;
     if (!NatsCli::readOptions(parser, &natsOptions, &error))
-        return fail(command, error, 2);
+        return Cli::fail(command, error, 2);
     natsOptions.name = QStringLiteral("reswatch gateway");
     // A stock-mode gateway holds one subscription per client: tens of thousands of threads otherwise.
     natsOptions.sharedDeliveryThread = true;
@@ -153,9 +143,9 @@ int runGateway(const QStringList &arguments)
     EmulatedGateway gateway(&nats, options);
     // Listen first: a port in use is the user's mistake to fix now, NATS may just be late.
     if (!gateway.start())
-        return fail(command, gateway.errorString());
+        return Cli::fail(command, gateway.errorString());
     if (!nats.open(natsOptions))
-        return fail(command, nats.lastError(), 2);
+        return Cli::fail(command, nats.lastError(), 2);
 
     printLine(stdout,
               QStringLiteral("%1: gid %2%3, listening on %4")
@@ -202,20 +192,13 @@ int runDemoAuth(const QStringList &arguments)
                        QStringLiteral("Require this password in the login params (\"password\")."),
                        QStringLiteral("password") });
     NatsCli::addOptions(parser, QStringLiteral("nats-password"));
-    if (!parser.parse(arguments))
-        return fail(command, parser.errorText(), 2);
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return fail(command,
-                    QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
+    if (const auto done = Cli::parse(parser, arguments))
+        return *done;
 
     NatsOptions natsOptions;
     QString error;
     if (!NatsCli::readOptions(parser, &natsOptions, &error, QStringLiteral("nats-password")))
-        return fail(command, error, 2);
+        return Cli::fail(command, error, 2);
     natsOptions.name = QStringLiteral("reswatch demo-auth");
 
     SignalWatcher signalWatcher;
@@ -227,7 +210,7 @@ int runDemoAuth(const QStringList &arguments)
                   QStringLiteral("%1: answering %2").arg(command, QLatin1String(DemoAuthService::Subject)));
     });
     if (!nats.open(natsOptions))
-        return fail(command, nats.lastError(), 2);
+        return Cli::fail(command, nats.lastError(), 2);
     reportNatsStatus(command, &nats, natsOptions, &service);
     service.start();
 

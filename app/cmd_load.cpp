@@ -1,3 +1,4 @@
+#include "cli.h"
 #include "commands.h"
 #include "openfilelimit.h"
 #include "signalwatcher.h"
@@ -18,8 +19,7 @@ namespace {
 
 int fail(const QString &message, int code = 2)
 {
-    std::fprintf(stderr, "reswatch load: %s\n", qPrintable(message));
-    return code;
+    return Cli::fail(QStringLiteral("reswatch load"), message, code);
 }
 
 } // namespace
@@ -62,12 +62,8 @@ int runLoad(const QStringList &arguments)
                        QStringLiteral("duration") });
     parser.addOption(
         { QStringLiteral("no-version"), QStringLiteral("Do not send the version request first.") });
-    if (!parser.parse(arguments))
-        return fail(parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
+    if (const auto done = Cli::parse(parser, arguments, {}, false))
+        return *done;
 
     TestClientSettings settings;
     for (const QString &url : parser.values(QStringLiteral("url")))

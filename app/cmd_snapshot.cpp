@@ -1,3 +1,4 @@
+#include "cli.h"
 #include "commands.h"
 #include "natscli.h"
 
@@ -20,8 +21,7 @@ namespace {
 
 int fail(const QString &message, int code = 1)
 {
-    std::fprintf(stderr, "reswatch snapshot: %s\n", qPrintable(message));
-    return code;
+    return Cli::fail(QStringLiteral("reswatch snapshot"), message, code);
 }
 
 } // namespace
@@ -57,16 +57,9 @@ int runSnapshot(const QStringList &arguments)
     parser.addOption({ QStringLiteral("csv"),
                        QStringLiteral("Where to write the CSV; - for standard output (default)."),
                        QStringLiteral("file"), QStringLiteral("-") });
-    if (!parser.parse(arguments))
-        return fail(parser.errorText(), 2);
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText() + QStringLiteral("\nFilter syntax:\n")
-                              + ConnectionFilter::syntaxHelp()),
-                   stdout);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty())
-        return fail(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()), 2);
+    if (const auto done = Cli::parse(parser, arguments,
+                                     QStringLiteral("\nFilter syntax:\n") + ConnectionFilter::syntaxHelp()))
+        return *done;
 
     const int waitMs = int(parseDurationMs(parser.value(QStringLiteral("wait"))));
     if (waitMs <= 0)

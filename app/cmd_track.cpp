@@ -1,5 +1,6 @@
 // `reswatch track`: the live tracker without a window, and `reswatch snapshot --monitor`'s
 // one-shot read of a stock fleet.
+#include "cli.h"
 #include "commands.h"
 #include "natscli.h"
 #include "signalwatcher.h"
@@ -211,20 +212,9 @@ int runTrack(const QStringList &arguments)
     parser.addOption({ QStringLiteral("interval"),
                        QStringLiteral("how often gateways and monitoring endpoints are polled (default 5s)"),
                        QStringLiteral("duration") });
-    if (!parser.parse(arguments)) {
-        say(parser.errorText());
-        return 2;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText() + QLatin1Char('\n') + ConnectionFilter::syntaxHelp()
-                              + QLatin1Char('\n')),
-                   stdout);
-        return 0;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        say(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
-        return 2;
-    }
+    if (const auto done = Cli::parse(parser, arguments,
+                                     QLatin1Char('\n') + ConnectionFilter::syntaxHelp() + QLatin1Char('\n')))
+        return *done;
     auto duration = [&](const QString &name, qint64 *out) {
         if (!parser.isSet(name))
             return true;

@@ -1,3 +1,4 @@
+#include "cli.h"
 #include "commands.h"
 #include "mainwindow.h"
 #include "natscli.h"
@@ -24,14 +25,8 @@ int runWindow(const QStringList &arguments)
                                       "http://host:8222 (repeat for each cluster node), or "
                                       "nats://user:password@host:4222 with system-account credentials"),
                        QStringLiteral("url") });
-    if (!parser.parse(arguments)) {
-        std::fprintf(stderr, "reswatch: %s\n", qPrintable(parser.errorText()));
-        return 2;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText()), stdout);
-        return 0;
-    }
+    if (const auto done = Cli::parse(parser, arguments, {}, false))
+        return *done;
     NatsOptions options;
     QString error;
     if (!NatsCli::readOptions(parser, &options, &error)) {
