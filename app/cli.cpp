@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <QCommandLineParser>
+#include <QCoreApplication>
 
 #include <cstdio>
 
@@ -20,7 +21,11 @@ std::optional<int> parse(QCommandLineParser &parser, const QStringList &argument
     if (!parser.parse(arguments))
         return fail(command, parser.errorText(), 2);
     if (parser.isSet(QStringLiteral("help"))) {
-        std::fputs(qPrintable(parser.helpText() + moreHelp), stdout);
+        // Qt's usage line names the program as it was started ("build/app/reswatch"); say the command.
+        QString help = parser.helpText();
+        help.replace(QStringLiteral("Usage: %1").arg(QCoreApplication::arguments().value(0)),
+                     QStringLiteral("Usage: %1").arg(command));
+        std::fputs(qPrintable(help + moreHelp), stdout);
         return 0;
     }
     if (refusePositional && !parser.positionalArguments().isEmpty())
